@@ -1,0 +1,7 @@
+export * from './batch-processor';
+export * from './batcher';
+export * from './broker/topology';
+export * from './builder';
+export * from './config';
+export * from './metrics';
+export * from './routing';

@@ -1,0 +1,210 @@
+/**
+ * The one place where a Chat3 event body is checked (SPEC §2). Everything after `parseEvent` trusts
+ * the `ChatEvent` type.
+ *
+ * Lenient where Chat3 producers differ (legacy `_id`, EJSON ids and dates, ISO timestamps, `*.changed`
+ * aliases), strict where a wrong value would corrupt Updates (missing tenantId, non-object snapshots,
+ * ids that are not strings).
+ */
+import { z } from 'zod';
+import { classifyEventType, type EventClass } from './event-types';
+
+const timestamp = z
+  .union([z.number(), z.string(), z.object({ $date: z.union([z.number(), z.string()]) })])
+  .transform((value, ctx) => {
+    const raw = typeof value === 'object' ? value.$date : value;
+    const ms = typeof raw === 'number' ? raw : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'not a timestamp' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+const optionalTimestamp = timestamp.nullish().transform((v) => v ?? null);
+/** Absent and null stay apart from `{}`, so an empty snapshot never hides the read model's meta. */
+const meta = z.record(z.string(), z.unknown()).nullish();
+const id = z.string().min(1).max(512);
+const objectId = z.union([z.string(), z.object({ $oid: z.string() }).transform((v) => v.$oid)]);
+
+const dialogSnapshot = z.looseObject({
+  dialogId: id.optional(),
+  tenantId: z.string().optional(),
+  name: z.string().nullish(),
+  createdBy: z.string().nullish(),
+  createdAt: optionalTimestamp,
+  updatedAt: optionalTimestamp,
+  meta,
+});
+
+const memberState = z.looseObject({
+  unreadCount: z.number().nullish(),
+  lastSeenAt: optionalTimestamp,
+  lastMessageAt: optionalTimestamp,
+  isActive: z.boolean().nullish(),
+});
+
+/** Chat3 sends either the read-model row or the Update's own `member` section; both are accepted. */
+const memberSnapshot = z.looseObject({
+  userId: id,
+  dialogId: id.optional(),
+  meta,
+  unreadCount: z.number().nullish(),
+  lastSeenAt: optionalTimestamp,
+  lastMessageAt: optionalTimestamp,
+  isActive: z.boolean().nullish(),
+  state: memberState.optional(),
+});
+
+const statusSnapshot = z.looseObject({
+  userId: id,
+  userType: z.string().nullish(),
+  status: z.string().min(1),
+  readAt: optionalTimestamp,
+  createdAt: optionalTimestamp,
+});
+
+const reactionSnapshot = z.looseObject({
+  userId: id.optional(),
+  reaction: z.string().min(1),
+  createdAt: optionalTimestamp,
+});
+
+const messageSnapshot = z.looseObject({
+  messageId: id.optional(),
+  dialogId: id.optional(),
+  senderId: z.string().nullish(),
+  type: z.string().nullish(),
+  content: z.unknown().optional(),
+  meta,
+  createdAt: optionalTimestamp,
+});
+
+const typingSnapshot = z.looseObject({
+  userId: id.optional(),
+  expiresInMs: z.number().int().positive().optional(),
+  timestamp: optionalTimestamp,
+  userInfo: z.unknown().optional(),
+});
+
+const userSnapshot = z.looseObject({
+  userId: id.optional(),
+  type: z.string().nullish(),
+  name: z.string().nullish(),
+  meta,
+  createdAt: optionalTimestamp,
+});
+
+const contextSnapshot = z.looseObject({
+  dialogId: id.optional(),
+  messageId: id.optional(),
+  userId: id.optional(),
+  updatedFields: z.array(z.string()).optional(),
+});
+
+const eventData = z
+  .looseObject({
+    context: contextSnapshot.optional(),
+    dialog: dialogSnapshot.optional(),
+    member: memberSnapshot.optional(),
+    message: messageSnapshot.optional(),
+    typing: typingSnapshot.optional(),
+    user: userSnapshot.optional(),
+    statusUpdate: statusSnapshot.optional(),
+    status: statusSnapshot.optional(),
+    reactionUpdate: reactionSnapshot.optional(),
+    reaction: reactionSnapshot.optional(),
+  })
+  .nullish()
+  .transform((v) => v ?? {});
+
+const eventBody = z
+  .looseObject({
+    eventId: objectId.optional(),
+    _id: objectId.optional(),
+    tenantId: z.string().trim().min(1, 'must not be empty').max(128),
+    eventType: z.string().min(1).max(128),
+    entityType: z.string().nullish(),
+    entityId: id,
+    actorId: z.string().nullish(),
+    actorType: z.string().nullish(),
+    data: eventData,
+    createdAt: timestamp,
+  })
+  .superRefine((body, ctx) => {
+    const eventId = body.eventId ?? body._id;
+    if (eventId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['eventId'], message: 'eventId (or legacy _id) is required' });
+    } else if (!/^[\x21-\x7e]{1,128}$/.test(eventId)) {
+      ctx.addIssue({ code: 'custom', path: ['eventId'], message: 'must be 1-128 printable ASCII characters' });
+    }
+  });
+
+export type EventData = z.output<typeof eventData>;
+export type MemberSnapshot = z.output<typeof memberSnapshot>;
+export type StatusSnapshot = z.output<typeof statusSnapshot>;
+
+export interface ChatEvent {
+  eventId: string;
+  tenantId: string;
+  /** Canonical type (`*.changed` aliases already mapped to the seed's `*.update`). */
+  eventType: string;
+  entityType: string | null;
+  entityId: string;
+  actorId: string | null;
+  actorType: string | null;
+  data: EventData;
+  /** Epoch milliseconds with a microsecond fraction. */
+  createdAt: number;
+}
+
+export type ParsedEvent =
+  | { ok: true; event: ChatEvent; class: EventClass }
+  | { ok: false; reason: BadEventReason; detail: string };
+
+export type BadEventReason = 'oversized' | 'not-json' | 'schema';
+
+export interface ParseOptions {
+  maxBytes: number;
+}
+
+/** Parses one AMQP body. Never throws: every failure comes back with a reason for the dead-letter queue. */
+export function parseEvent(body: Buffer | string, options: ParseOptions): ParsedEvent {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (size > options.maxBytes) {
+    return { ok: false, reason: 'oversized', detail: `body is ${size} bytes, limit is ${options.maxBytes}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'not-json', detail: (err as Error).message };
+  }
+  const result = eventBody.safeParse(json);
+  if (!result.success) {
+    return { ok: false, reason: 'schema', detail: formatIssues(result.error.issues) };
+  }
+  const body_ = result.data;
+  const cls = classifyEventType(body_.eventType);
+  return {
+    ok: true,
+    class: cls,
+    event: {
+      eventId: (body_.eventId ?? body_._id) as string,
+      tenantId: body_.tenantId,
+      eventType: cls.eventType,
+      entityType: body_.entityType ?? null,
+      entityId: body_.entityId,
+      actorId: body_.actorId ?? null,
+      actorType: body_.actorType ?? null,
+      data: body_.data,
+      createdAt: body_.createdAt,
+    },
+  };
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,30 @@
+/**
+ * `user.stats.update` is derived, never received (SPEC §5). It is emitted only when a user's stats
+ * differ from the last ones emitted for that user. The record of the last emission names the event that
+ * claimed it, so a redelivered event re-emits exactly what it claimed (its Update may not have been
+ * written before a crash) while every other event sees "unchanged" and emits nothing.
+ */
+import { diffStats } from './mapping';
+import type { UserStats } from './update';
+
+export interface EmittedStats {
+  tenantId: string;
+  userId: string;
+  stats: UserStats;
+  /** The event whose Updates carry this emission. */
+  eventId: string;
+  updatedFields: string[];
+}
+
+export type StatsDecision =
+  | { emit: false }
+  | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };
+
+export function decideStats(previous: EmittedStats | null, current: UserStats, eventId: string): StatsDecision {
+  if (previous && previous.eventId === eventId) {
+    return { emit: true, stats: previous.stats, updatedFields: previous.updatedFields, claim: false };
+  }
+  const updatedFields = diffStats(previous?.stats ?? null, current);
+  if (previous && updatedFields.length === 0) return { emit: false };
+  return { emit: true, stats: current, updatedFields, claim: true };
+}

@@ -1,0 +1,35 @@
+/**
+ * Indexes on `updates`, ensured by both processes at start-up (creation is idempotent).
+ * Partial indexes keep the relay's scans proportional to the unpublished backlog, not to history.
+ */
+export interface IndexSpec {
+  name: string;
+  key: Record<string, 1 | -1>;
+  unique?: boolean;
+  partialFilterExpression?: Record<string, unknown>;
+}
+
+export const UPDATE_INDEXES: IndexSpec[] = [
+  // Idempotency: a redelivered event inserts nothing new.
+  { name: 'idempotency', key: { tenantId: 1, eventId: 1, userId: 1, updateType: 1 }, unique: true },
+  // Relay: unpublished Updates of a partition range, oldest first.
+  { name: 'unpublished_by_partition', key: { partition: 1, createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
+  // Relay lag and backlog: the oldest unpublished Update overall.
+  { name: 'unpublished_oldest', key: { createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
+  // Clients and ops: one recipient's history in order (the seed's `find({tenantId, userId}).sort({createdAt:-1})`).
+  { name: 'recipient_history', key: { tenantId: 1, userId: 1, createdAt: -1, _id: -1 } },
+];
+
+export const USER_STATS_INDEXES: IndexSpec[] = [{ name: 'user', key: { tenantId: 1, userId: 1 }, unique: true }];
+
+/** What the builder queries the Chat3 read model by. */
+export const READ_MODEL_INDEXES: Record<'users' | 'dialogs' | 'dialogMembers' | 'messages' | 'messageStatuses', IndexSpec[]> = {
+  users: [{ name: 'chat3_updates_user', key: { tenantId: 1, userId: 1 } }],
+  dialogs: [{ name: 'chat3_updates_dialog', key: { tenantId: 1, dialogId: 1 } }],
+  dialogMembers: [
+    { name: 'chat3_updates_dialog_members', key: { tenantId: 1, dialogId: 1 } },
+    { name: 'chat3_updates_user_memberships', key: { tenantId: 1, userId: 1, isActive: 1 } },
+  ],
+  messages: [{ name: 'chat3_updates_message', key: { tenantId: 1, messageId: 1 } }],
+  messageStatuses: [{ name: 'chat3_updates_message_statuses', key: { tenantId: 1, messageId: 1 } }],
+};

@@ -1,0 +1,146 @@
+/**
+ * The Update document (SPEC §4) and its sections (SPEC §5). Field names are the contract with clients.
+ */
+
+export type UpdateCategory = 'dialog' | 'user';
+
+export const UPDATE_TYPES = {
+  DialogUpdate: { category: 'dialog', segment: 'dialogupdate' },
+  DialogMemberUpdate: { category: 'dialog', segment: 'dialogmemberupdate' },
+  MessageUpdate: { category: 'dialog', segment: 'messageupdate' },
+  TypingUpdate: { category: 'dialog', segment: 'typingupdate' },
+  UserUpdate: { category: 'user', segment: 'userupdate' },
+  UserStatsUpdate: { category: 'user', segment: 'userstatsupdate' },
+} as const satisfies Record<string, { category: UpdateCategory; segment: string }>;
+
+export type UpdateType = keyof typeof UPDATE_TYPES;
+
+export interface DialogSection {
+  dialogId: string;
+  tenantId: string;
+  name: string | null;
+  createdBy: string | null;
+  createdAt: number | null;
+  updatedAt: number | null;
+  meta: Record<string, unknown>;
+}
+
+export interface MemberSection {
+  userId: string;
+  meta: Record<string, unknown>;
+  state: {
+    unreadCount: number;
+    lastSeenAt: number | null;
+    lastMessageAt: number | null;
+    isActive: boolean;
+  };
+}
+
+export interface MessageStatusEntry {
+  userId: string;
+  userType: string;
+  status: string;
+  readAt: number | null;
+  createdAt: number | null;
+}
+
+export interface MessageSection {
+  messageId: string;
+  dialogId: string;
+  senderId: string | null;
+  type: string | null;
+  content: unknown;
+  meta: Record<string, unknown>;
+  statuses: MessageStatusEntry[];
+  senderInfo: { userId: string; name: string | null; createdAt: number | null; meta: Record<string, unknown> } | null;
+}
+
+export interface StatusMessageSection {
+  messageId: string;
+  dialogId: string;
+  senderId: string | null;
+  type: string | null;
+  statusUpdate: { userId: string; status: string; readAt: number | null; createdAt: number | null };
+  statusMessageMatrix: Array<{ userType: string; status: string; count: number }>;
+}
+
+export interface ReactionMessageSection {
+  messageId: string;
+  dialogId: string;
+  senderId: string | null;
+  type: string | null;
+  reactionUpdate: { userId: string; reaction: string; createdAt: number | null };
+}
+
+export interface TypingSection {
+  userId: string;
+  expiresInMs: number;
+  timestamp: number;
+  userInfo: unknown;
+}
+
+export interface UserStats {
+  dialogCount: number;
+  unreadDialogsCount: number;
+}
+
+export interface UserSection {
+  userId: string;
+  type: string;
+  meta: Record<string, unknown>;
+  stats?: UserStats;
+}
+
+export interface ContextSection {
+  eventType: string;
+  dialogId?: string;
+  entityId: string;
+  messageId?: string;
+  /** Extension: for `dialog.member.*` events, the member the event is about. */
+  userId?: string;
+  includedSections: string[];
+  updatedFields?: string[];
+}
+
+export interface UpdateData {
+  context: ContextSection;
+  dialog?: DialogSection;
+  member?: MemberSection;
+  message?: MessageSection | StatusMessageSection | ReactionMessageSection;
+  typing?: TypingSection;
+  user?: UserSection;
+}
+
+/** What the pure mapping produces; the builder adds `_id` when it writes. */
+export interface UpdateDraft {
+  tenantId: string;
+  /** The recipient. */
+  userId: string;
+  userType: string;
+  entityId: string;
+  eventId: string;
+  eventType: string;
+  dialogId: string | null;
+  updateType: UpdateType;
+  routingKey: string;
+  /** Recipient bucket, see partition.ts. */
+  partition: number;
+  data: UpdateData;
+  published: false;
+  publishedAt: null;
+  /** Epoch ms with a microsecond fraction; strictly increasing per builder process. */
+  createdAt: number;
+  /** Source event's createdAt, for event→Update latency. */
+  eventCreatedAt: number;
+}
+
+/** Fields of the stored document that the relay maintains; never part of the delivered body. */
+export interface RelayBookkeeping {
+  published: boolean;
+  publishedAt: number | null;
+  publishAttempts?: number;
+  parked?: { reason: string; at: number; attempts: number };
+}
+
+export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> &
+  RelayBookkeeping & { _id: Id };

@@ -1,0 +1,68 @@
+/**
+ * The AMQP message for one Update on `chat3_updates` (SPEC §6). Pure, so the relay's envelope is
+ * unit-tested without a broker.
+ */
+import { MAX_ROUTING_KEY_BYTES } from './routing-key';
+import type { UpdateDocument } from './update';
+
+export interface WireMessage {
+  routingKey: string;
+  body: Buffer;
+  options: {
+    persistent: true;
+    mandatory: true;
+    contentType: 'application/json';
+    messageId: string;
+    timestamp: number;
+    type: string;
+    headers: { tenantId: string; userId: string; eventType: string; eventId: string };
+  };
+}
+
+type HexId = string | { toHexString(): string };
+
+/** Fields of the stored document that are delivered; relay bookkeeping and internals are not. */
+const DELIVERED_FIELDS = [
+  'tenantId',
+  'userId',
+  'userType',
+  'entityId',
+  'eventId',
+  'eventType',
+  'dialogId',
+  'updateType',
+  'routingKey',
+  'data',
+  'createdAt',
+] as const;
+
+export function idToHex(id: HexId): string {
+  return typeof id === 'string' ? id : id.toHexString();
+}
+
+export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
+  const id = idToHex(doc._id);
+  const body: Record<string, unknown> = { _id: id };
+  for (const field of DELIVERED_FIELDS) body[field] = doc[field];
+  return {
+    routingKey: doc.routingKey,
+    body: Buffer.from(JSON.stringify(body)),
+    options: {
+      persistent: true,
+      mandatory: true,
+      contentType: 'application/json',
+      messageId: id,
+      timestamp: Math.floor(doc.createdAt / 1000),
+      type: doc.updateType,
+      headers: { tenantId: doc.tenantId, userId: doc.userId, eventType: doc.eventType, eventId: doc.eventId },
+    },
+  };
+}
+
+/** Why a message can never be published as it stands, or null. Such Updates are parked, not retried. */
+export function unpublishableReason(message: WireMessage, maxBodyBytes: number): string | null {
+  const keyBytes = Buffer.byteLength(message.routingKey);
+  if (keyBytes > MAX_ROUTING_KEY_BYTES) return `routing key is ${keyBytes} bytes, AMQP allows ${MAX_ROUTING_KEY_BYTES}`;
+  if (message.body.length > maxBodyBytes) return `body is ${message.body.length} bytes, limit is ${maxBodyBytes}`;
+  return null;
+}

@@ -1,0 +1,32 @@
+/**
+ * One pino root logger per process, made in main.ts and passed down (`logger.child({ component })`).
+ * Credentials never reach the output: known secret fields are redacted and URLs are printed through
+ * `redactUrl`.
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(options: { name: string; level: string }): Logger {
+  return pino({
+    name: options.name,
+    level: options.level,
+    base: { pid: process.pid, service: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: ['password', '*.password', 'uri', '*.uri', 'url', '*.url', 'env.MONGODB_URI', 'env.RABBITMQ_URL'],
+      censor: (value) => (typeof value === 'string' ? redactUrl(value) : '[redacted]'),
+    },
+    serializers: { err: pino.stdSerializers.err },
+  });
+}
+
+/** `amqp://user:secret@host` → `amqp://user:***@host`; leaves anything that is not a URL alone. */
+export function redactUrl(value: string): string {
+  return value.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@');
+}
+
+/** Silent logger for tests and scripts that pass no logger. */
+export function createSilentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
