@@ -36,3 +36,8 @@ export function bucketRange(index: number, count: number): { from: number; to: n
     to: Math.floor(((index + 1) * PARTITION_BUCKETS) / count),
   };
 }
+
+/** The relay partition (of `count`) whose bucket range holds `bucket`: the inverse of `bucketRange`. */
+export function relayPartitionOf(bucket: number, count: number): number {
+  return Math.floor(((bucket + 1) * count - 1) / PARTITION_BUCKETS);
+}

@@ -1,0 +1,30 @@
+/** The relay's environment (SPEC §7), validated once in main.ts. */
+import { hostname } from 'node:os';
+import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
+import { z } from 'zod';
+
+export const relayEnvSchema = z.object({
+  ...commonEnv,
+  METRICS_PORT: intVar(9465, 0, 65_535, 'port of /metrics, /healthz and /readyz (0 = any free port)'),
+  RELAY_MODE: z
+    .enum(['auto', 'change-stream', 'polling'])
+    .default('auto')
+    .describe('how new Updates are found: `auto` tails a change stream when the server has them, else polls'),
+  RELAY_PARTITIONS: intVar(16, 1, 1024, 'lease partitions the recipient space is split into (any value; buckets are fixed at build time)'),
+  RELAY_BATCH_SIZE: intVar(500, 1, 10_000, 'Updates fetched per query / change events per batch'),
+  RELAY_WINDOW: intVar(1_000, 1, 100_000, 'messages published but not yet confirmed, at most'),
+  RELAY_POLL_INTERVAL_MS: intVar(100, 10, 60_000, 'polling mode: pause between sweeps that found nothing'),
+  RELAY_SWEEP_INTERVAL_MS: intVar(30_000, 1_000, 3_600_000, 'change-stream mode: safety-net sweep period'),
+  RELAY_SWEEP_GRACE_MS: intVar(5_000, 0, 3_600_000, 'the safety-net sweep leaves Updates younger than this to the stream'),
+  RELAY_CONFIRM_TIMEOUT_MS: intVar(15_000, 100, 600_000, 'a confirm that takes longer fails the message (it is sent again)'),
+  RELAY_MAX_MESSAGE_BYTES: intVar(16 * 1024 * 1024, 1_024, 512 * 1024 * 1024, 'larger Update bodies are parked, not published'),
+  RELAY_MAX_ATTEMPTS: intVar(5, 1, 1_000, 'broker rejections before an Update is parked'),
+  RELAY_STATS_INTERVAL_MS: intVar(2_000, 100, 600_000, 'how often backlog, lag and parked gauges are sampled'),
+  RELAY_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`).describe('lease owner id; unique per instance'),
+});
+
+export type RelayConfig = z.output<typeof relayEnvSchema>;
+
+export function loadRelayConfig(env: Record<string, string | undefined>): RelayConfig {
+  return loadConfig(relayEnvSchema, env);
+}

@@ -1,0 +1,61 @@
+/** The relay's Prometheus metrics (one registry per process). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export const RELAY_MODES = ['change-stream', 'polling', 'starting'] as const;
+export type RelayMode = (typeof RELAY_MODES)[number];
+
+export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'chat3_relay_' });
+  const registers = [registry];
+  return {
+    registry,
+    backlog: new Gauge({ name: 'chat3_relay_backlog', help: 'Unpublished Updates (parked ones excluded)', registers }),
+    publishedLag: new Gauge({
+      name: 'chat3_relay_published_lag_seconds',
+      help: 'Age of the oldest unpublished Update (0 when none)',
+      registers,
+    }),
+    parked: new Gauge({ name: 'chat3_relay_parked', help: 'Updates parked as unpublishable', registers }),
+    publishLatency: new Histogram({
+      name: 'chat3_relay_publish_latency_seconds',
+      help: 'Update createdAt → publishedAt',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    confirmLatency: new Histogram({
+      name: 'chat3_relay_confirm_latency_seconds',
+      help: 'Publish → broker confirm',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    published: new Counter({ name: 'chat3_relay_published_total', help: 'Updates confirmed and marked published', registers }),
+    unroutable: new Counter({
+      name: 'chat3_relay_unroutable_total',
+      help: 'Updates returned by the broker because no queue was bound for the recipient',
+      registers,
+    }),
+    publishFailures: new Counter({
+      name: 'chat3_relay_publish_failures_total',
+      help: 'Publishes that were not confirmed (sent again later)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    parkedTotal: new Counter({ name: 'chat3_relay_parked_total', help: 'Updates parked by this instance', labelNames: ['reason'], registers }),
+    duplicatesSkipped: new Counter({
+      name: 'chat3_relay_duplicates_skipped_total',
+      help: 'Updates seen twice (sweep and stream) and published once',
+      registers,
+    }),
+    mode: new Gauge({ name: 'chat3_relay_mode', help: 'Current way of finding work (1 = active)', labelNames: ['mode'], registers }),
+    ownedPartitions: new Gauge({ name: 'chat3_relay_owned_partitions', help: 'Relay partitions this instance holds', registers }),
+  };
+}
+
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
+
+export function setMode(metrics: RelayMetrics, mode: RelayMode): void {
+  for (const m of RELAY_MODES) metrics.mode.set({ mode: m }, m === mode ? 1 : 0);
+}

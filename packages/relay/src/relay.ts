@@ -1,0 +1,226 @@
+/**
+ * The relay process, wired: leases on relay partitions, the dispatcher and its publisher, and one way
+ * of finding work (change stream or polling), plus the safety-net sweep and the lag sampler.
+ *
+ * Lifecycle: start() ensures indexes, connects to RabbitMQ, picks the mode, joins the `relay` lease
+ * group (each acquired partition is swept before it is tailed). stop() stops finding work, lets every
+ * in-flight message be confirmed and marked, hands the leases back and closes the connection.
+ */
+import { randomUUID } from 'node:crypto';
+import { UPDATE_INDEXES, createMonotonicClock } from '@chat3/core';
+import {
+  connectAmqp,
+  createLeaseManager,
+  ensureIndexes,
+  errorMessage,
+  type AmqpConnection,
+  type LeaseDoc,
+  type LeaseManager,
+  type Logger,
+} from '@chat3/runtime';
+import type { MongoClient } from 'mongodb';
+import { createUpdatePublisher } from './broker/update-publisher';
+import { createChangeStreamTailer, isChangeStreamUnsupported } from './change-stream';
+import type { RelayConfig } from './config';
+import { createResumeTokenStore } from './db/resume-tokens';
+import {
+  fetchUnpublished,
+  markPublished,
+  park,
+  recordRejection,
+  sampleBacklog,
+  stillUnpublished,
+  type StoredUpdate,
+} from './db/update-queries';
+import { createDispatcher } from './dispatcher';
+import { setMode, type RelayMetrics, type RelayMode } from './metrics';
+import { createPoller } from './poller';
+import { createSweeper } from './sweeper';
+import { createWakeableSleep } from './wakeable-sleep';
+
+export interface RelayDeps {
+  config: RelayConfig;
+  mongo: MongoClient;
+  metrics: RelayMetrics;
+  logger: Logger;
+  onFatal: (err: Error) => void;
+}
+
+export interface Relay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly mode: RelayMode;
+  readiness(): { ok: boolean; checks: Record<string, boolean | number | string> };
+}
+
+const GROUP = 'relay';
+
+export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDeps): Relay {
+  const db = mongo.db(config.MONGODB_DB);
+  const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION);
+  const leaseCol = db.collection<LeaseDoc>(config.LEASES_COLLECTION);
+  const instanceId = `${config.RELAY_INSTANCE_ID}-${randomUUID().slice(0, 8)}`;
+  const clock = createMonotonicClock();
+  const draining = new Set<number>();
+  let leases: LeaseManager | undefined;
+  let mode: RelayMode = 'starting';
+
+  const mayPublish = (p: number) => !draining.has(p) && (leases?.holds(p) ?? false);
+  const held = () => [...(leases?.owned().keys() ?? [])].filter((p) => !draining.has(p)).sort((a, b) => a - b);
+
+  const publisher = createUpdatePublisher({
+    exchange: config.RABBITMQ_UPDATES_EXCHANGE,
+    window: config.RELAY_WINDOW,
+    confirmTimeoutMs: config.RELAY_CONFIRM_TIMEOUT_MS,
+    logger: logger.child({ component: 'publisher' }),
+    onReturn: () => metrics.unroutable.inc(),
+  });
+  const dispatcher = createDispatcher({
+    store: {
+      stillUnpublished: (ids) => stillUnpublished(updates, ids),
+      markPublished: (ids, at) => markPublished(updates, ids, at),
+      recordRejection: (id, reason) => recordRejection(updates, id, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
+      park: (id, reason) => park(updates, id, reason, 0, Date.now()),
+    },
+    publisher,
+    partitions: config.RELAY_PARTITIONS,
+    mayPublish,
+    maxMessageBytes: config.RELAY_MAX_MESSAGE_BYTES,
+    clock,
+    metrics,
+    logger: logger.child({ component: 'dispatcher' }),
+  });
+  const sweeper = createSweeper({
+    fetch: (p, limit, before) => fetchUnpublished(updates, p, config.RELAY_PARTITIONS, limit, before),
+    dispatcher,
+    batchSize: config.RELAY_BATCH_SIZE,
+    mayPublish,
+    logger: logger.child({ component: 'sweeper' }),
+  });
+  const poller = createPoller({ sweeper, held, intervalMs: config.RELAY_POLL_INTERVAL_MS, logger: logger.child({ component: 'poller' }) });
+  const tailer = createChangeStreamTailer({
+    collection: updates,
+    partitions: config.RELAY_PARTITIONS,
+    held,
+    dispatcher,
+    sweeper,
+    tokens: createResumeTokenStore(leaseCol, GROUP, instanceId),
+    batchSize: config.RELAY_BATCH_SIZE,
+    logger: logger.child({ component: 'change-stream' }),
+    onUnsupported: (err) => {
+      logger.warn({ err: errorMessage(err) }, 'change streams unavailable; switching to polling');
+      enterMode('polling');
+    },
+  });
+
+  function enterMode(next: RelayMode): void {
+    mode = next;
+    setMode(metrics, next);
+    logger.info({ mode: next }, 'relay mode');
+    if (next === 'polling') poller.start();
+    if (next === 'change-stream') tailer.start();
+  }
+
+  async function chooseMode(): Promise<RelayMode> {
+    if (config.RELAY_MODE === 'polling') return 'polling';
+    const probe = updates.watch([], { maxAwaitTimeMS: 1 });
+    try {
+      await probe.tryNext();
+      return 'change-stream';
+    } catch (err) {
+      if (!isChangeStreamUnsupported(err)) throw err;
+      if (config.RELAY_MODE === 'change-stream') throw new Error(`RELAY_MODE=change-stream, but the server cannot: ${errorMessage(err)}`);
+      logger.warn({ err: errorMessage(err) }, 'server has no change streams; polling');
+      return 'polling';
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  }
+
+  // Safety net (change-stream mode) and gauges, on their own timers.
+  const ticker = createWakeableSleep();
+  let stopped = false;
+  async function background(): Promise<void> {
+    let nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
+    while (!stopped) {
+      try {
+        const sample = await sampleBacklog(updates);
+        metrics.backlog.set(sample.backlog);
+        metrics.parked.set(sample.parked);
+        metrics.publishedLag.set(sample.oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - sample.oldestCreatedAt) / 1000);
+        if (mode === 'change-stream' && Date.now() >= nextSweep) {
+          nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
+          for (const p of held()) await sweeper.sweep(p, Date.now() - config.RELAY_SWEEP_GRACE_MS);
+        }
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'backlog sampling failed');
+      }
+      await ticker.sleep(config.RELAY_STATS_INTERVAL_MS);
+    }
+  }
+
+  let amqp: AmqpConnection | undefined;
+  let backgroundLoop: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    async start() {
+      await ensureIndexes(updates as never, UPDATE_INDEXES, logger);
+      amqp = await connectAmqp({
+        url: config.RABBITMQ_URL,
+        name: `chat3-relay ${instanceId}`,
+        logger,
+        onFatal,
+        onConnect: (model) => publisher.attach(model),
+      });
+      enterMode(await chooseMode());
+      leases = createLeaseManager({
+        collection: leaseCol,
+        group: GROUP,
+        partitions: config.RELAY_PARTITIONS,
+        instanceId,
+        ttlMs: config.LEASE_TTL_MS,
+        logger: logger.child({ component: 'leases' }),
+        onAcquire: async (p) => {
+          draining.delete(p);
+          metrics.ownedPartitions.set(held().length);
+          if (mode === 'change-stream') tailer.acquired(p);
+          else poller.wake();
+        },
+        onRelease: async (p) => {
+          draining.add(p);
+          tailer.released(p);
+          await dispatcher.waitIdle(p);
+          metrics.ownedPartitions.set(held().length);
+        },
+      });
+      await leases.start();
+      backgroundLoop = background();
+      logger.info({ instanceId, mode, partitions: held() }, 'relay started');
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        ticker.wake();
+        await Promise.all([poller.stop(), tailer.stop(), backgroundLoop]);
+        await leases?.stop();
+        publisher.stop();
+        await amqp?.close();
+      })();
+      return stopping;
+    },
+
+    get mode() {
+      return mode;
+    },
+
+    readiness() {
+      const connected = amqp?.connected ?? false;
+      return {
+        ok: connected && publisher.connected && mode !== 'starting',
+        checks: { rabbitmq: connected, mode, partitions: held().length, inFlight: dispatcher.inFlight },
+      };
+    },
+  };
+}

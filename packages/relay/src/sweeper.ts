@@ -1,0 +1,61 @@
+/**
+ * Drains one relay partition's unpublished Updates, oldest first, a page at a time, with up to two
+ * pages in flight (the next page skips what is still in flight). Used for the start-up backlog, for
+ * polling, and for the safety-net sweep. A sweep stops early when publishing fails (the connection is
+ * gone): the Updates stay unpublished and the next sweep takes them.
+ */
+import { errorMessage, type Logger } from '@chat3/runtime';
+import type { Dispatcher } from './dispatcher';
+import type { StoredUpdate } from './db/update-queries';
+
+export interface SweeperOptions {
+  fetch: (partition: number, limit: number, before?: number) => Promise<StoredUpdate[]>;
+  dispatcher: Dispatcher;
+  batchSize: number;
+  mayPublish: (partition: number) => boolean;
+  logger: Logger;
+}
+
+export interface SweepOutcome {
+  dispatched: number;
+  /** False when the sweep stopped before the partition was empty (failures, lost lease). */
+  complete: boolean;
+}
+
+export function createSweeper(options: SweeperOptions) {
+  const { dispatcher, batchSize, logger } = options;
+
+  return {
+    async sweep(partition: number, before?: number): Promise<SweepOutcome> {
+      const pending: Array<Promise<{ retry: number }>> = [];
+      let dispatched = 0;
+      let complete = true;
+      try {
+        while (options.mayPublish(partition) && dispatcher.canPublish) {
+          const busy = dispatcher.inFlightIds(partition);
+          const page = (await options.fetch(partition, batchSize + busy.size, before))
+            .filter((d) => !busy.has(d._id.toHexString()))
+            .slice(0, batchSize);
+          if (page.length === 0) break;
+          pending.push(dispatcher.dispatch(page));
+          dispatched += page.length;
+          if (pending.length >= 2 && (await pending.shift()!).retry > 0) {
+            complete = false;
+            break;
+          }
+          if (page.length < batchSize) break;
+        }
+        if (!options.mayPublish(partition) || !dispatcher.canPublish) complete = false;
+      } catch (err) {
+        complete = false;
+        logger.warn({ partition, err: errorMessage(err) }, 'sweep failed');
+      }
+      for (const result of await Promise.allSettled(pending)) {
+        if (result.status === 'rejected' || result.value.retry > 0) complete = false;
+      }
+      return { dispatched, complete };
+    },
+  };
+}
+
+export type Sweeper = ReturnType<typeof createSweeper>;
