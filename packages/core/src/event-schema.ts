@@ -10,7 +10,11 @@ import { z } from 'zod';
 import { classifyEventType, type EventClass } from './event-types';
 
 const timestamp = z
-  .union([z.number(), z.string(), z.object({ $date: z.union([z.number(), z.string()]) })])
+  .union([
+    z.number(),
+    z.string(),
+    z.object({ $date: z.union([z.number(), z.string(), z.object({ $numberLong: z.string() }).transform((v) => v.$numberLong)]) }),
+  ])
   .transform((value, ctx) => {
     const raw = typeof value === 'object' ? value.$date : value;
     const ms = typeof raw === 'number' ? raw : /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : Date.parse(raw);
@@ -69,6 +73,7 @@ const reactionSnapshot = z.looseObject({
   createdAt: optionalTimestamp,
 });
 
+/** Also the §5 message section: a status or reaction change may sit inside it (its user defaults to actorId). */
 const messageSnapshot = z.looseObject({
   messageId: id.optional(),
   dialogId: id.optional(),
@@ -77,6 +82,8 @@ const messageSnapshot = z.looseObject({
   content: z.unknown().optional(),
   meta,
   createdAt: optionalTimestamp,
+  statusUpdate: statusSnapshot.partial({ userId: true }).optional(),
+  reactionUpdate: reactionSnapshot.optional(),
 });
 
 const typingSnapshot = z.looseObject({
@@ -121,7 +128,7 @@ const eventBody = z
   .looseObject({
     eventId: objectId.optional(),
     _id: objectId.optional(),
-    tenantId: z.string().trim().min(1, 'must not be empty').max(128),
+    tenantId: z.string().max(128).refine((v) => v.trim().length > 0, 'must not be empty'),
     eventType: z.string().min(1).max(128),
     entityType: z.string().nullish(),
     entityId: id,

@@ -57,7 +57,7 @@ export function dialogIdOf(event: ChatEvent, view?: ReadModelView): string | nul
   if (event.eventType.startsWith('user.')) return null;
   if (event.eventType.startsWith('message.')) {
     const fromRow = view?.message(event.tenantId, messageIdOf(event))?.dialogId;
-    return d.message?.dialogId ?? d.context?.dialogId ?? fromRow ?? null;
+    return d.message?.dialogId ?? d.context?.dialogId ?? d.dialog?.dialogId ?? fromRow ?? null;
   }
   return d.dialog?.dialogId ?? d.context?.dialogId ?? d.member?.dialogId ?? event.entityId;
 }
@@ -174,10 +174,10 @@ function buildMessageUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome 
   if (event.eventType === 'message.status.update') {
     const statusUpdate = statusUpdateOf(event, messageId, view);
     if (!statusUpdate) {
-      return fail('message.status.update carries no data.statusUpdate and the actor has no messagestatuses row');
+      return fail('message.status.update carries no data.statusUpdate (or data.message.statusUpdate) and the actor has no messagestatuses row');
     }
     const rows = [...view.statuses(event.tenantId, messageId)];
-    if (event.data.statusUpdate ?? event.data.status) {
+    if (statusSnapshotOf(event)) {
       rows.push({ tenantId: event.tenantId, messageId, ...statusUpdate });
     }
     const message = {
@@ -201,9 +201,9 @@ function buildMessageUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome 
   }
 
   if (event.eventType === 'message.reaction.update') {
-    const snap = event.data.reactionUpdate ?? event.data.reaction;
+    const snap = event.data.reactionUpdate ?? event.data.reaction ?? event.data.message?.reactionUpdate;
     const reactor = snap?.userId ?? event.actorId;
-    if (!snap || !reactor) return fail('message.reaction.update carries no data.reactionUpdate with a userId and reaction');
+    if (!snap || !reactor) return fail('message.reaction.update carries no data.reactionUpdate (or data.message.reactionUpdate) with a userId and reaction');
     const message = {
       ...head,
       reactionUpdate: { userId: reactor, reaction: snap.reaction, createdAt: snap.createdAt ?? event.createdAt },
@@ -239,9 +239,16 @@ interface StatusFact {
   createdAt: number | null;
 }
 
+/** The status snapshot: `data.statusUpdate`, `data.status`, or inside the §5-shaped `data.message`. */
+function statusSnapshotOf(event: ChatEvent) {
+  const snap = event.data.statusUpdate ?? event.data.status ?? event.data.message?.statusUpdate;
+  const userId = snap?.userId ?? event.actorId;
+  return snap && userId ? { ...snap, userId } : undefined;
+}
+
 /** The status change the event reports: its snapshot, or else the actor's latest history row. */
 function statusUpdateOf(event: ChatEvent, messageId: string, view: ReadModelView): StatusFact | null {
-  const snap = event.data.statusUpdate ?? event.data.status;
+  const snap = statusSnapshotOf(event);
   if (snap) {
     return {
       userId: snap.userId,

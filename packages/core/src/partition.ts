@@ -41,3 +41,15 @@ export function bucketRange(index: number, count: number): { from: number; to: n
 export function relayPartitionOf(bucket: number, count: number): number {
   return Math.floor(((bucket + 1) * count - 1) / PARTITION_BUCKETS);
 }
+
+/** The bucket ranges of several relay partitions, adjacent ranges merged, in order. */
+export function bucketRanges(partitions: readonly number[], count: number): Array<{ from: number; to: number }> {
+  const ranges: Array<{ from: number; to: number }> = [];
+  for (const p of [...partitions].sort((a, b) => a - b)) {
+    const r = bucketRange(p, count);
+    const last = ranges.at(-1);
+    if (last && last.to === r.from) last.to = r.to;
+    else ranges.push({ ...r });
+  }
+  return ranges;
+}

@@ -1,0 +1,420 @@
+/** SPEC §5 rows dialog.create / dialog.update / dialog.delete and dialog.member.add / remove / update. */
+import { describe, expect, it } from 'vitest';
+import { partitionOf } from './partition';
+import { ReadModelView } from './read-model';
+import {
+  ACTIVE_MEMBERS,
+  build,
+  byRecipient,
+  DIALOG,
+  dialogRow,
+  expectBuilt,
+  expectFailed,
+  makeEvent,
+  memberRow,
+  standardView,
+  T0,
+  TENANT,
+  userRow,
+} from './test-fixtures';
+
+const DIALOG_SECTION = {
+  dialogId: DIALOG,
+  tenantId: TENANT,
+  name: 'VIP чат',
+  createdBy: 'carl',
+  createdAt: T0 - 3_600_000,
+  updatedAt: T0 - 60_000,
+  meta: { topic: 'vip' },
+};
+
+const ownMember = (userId: string, unreadCount = 0, meta: Record<string, unknown> = { role: 'member' }) => ({
+  userId,
+  meta,
+  state: { unreadCount, lastSeenAt: T0 - 1000, lastMessageAt: T0 - 2000, isActive: true },
+});
+
+/** A view where `mutate` changed the standard read model's members. */
+function viewWithMembers(members: Parameters<ReadModelView['addMembers']>[0]): ReadModelView {
+  return new ReadModelView()
+    .addUsers([userRow('carl'), userRow('alice'), userRow('bot_123', { type: 'bot' }), userRow('dave'), userRow('erin')])
+    .addDialogs([dialogRow(DIALOG)])
+    .addMembers(members);
+}
+
+describe.each(['dialog.create', 'dialog.update', 'dialog.delete'] as const)('%s', (eventType) => {
+  it('goes to every active member and to no inactive one', () => {
+    const { updates } = expectBuilt(build(makeEvent(eventType)));
+    expect(updates.map((u) => u.userId)).toEqual(ACTIVE_MEMBERS);
+    expect(updates.map((u) => u.userId)).not.toContain('dave');
+  });
+
+  it('is a DialogUpdate in category dialog, routed with the recipient’s type and the dialogupdate segment', () => {
+    const updates = byRecipient(expectBuilt(build(makeEvent(eventType))).updates);
+    for (const u of updates.values()) expect(u.updateType).toBe('DialogUpdate');
+    expect(updates.get('carl')!.routingKey).toBe('update.dialog.user.carl.dialogupdate');
+    expect(updates.get('bot_123')!.routingKey).toBe('update.dialog.bot.bot_123.dialogupdate');
+    expect(updates.get('bot_123')!.userType).toBe('bot');
+  });
+
+  it('gives a member with no users row the type user, in the Update and in the routing key', () => {
+    const ghost = byRecipient(expectBuilt(build(makeEvent(eventType))).updates).get('ghost')!;
+    expect(ghost.userType).toBe('user');
+    expect(ghost.routingKey).toBe('update.dialog.user.ghost.dialogupdate');
+  });
+
+  it('fills the document fields: entityId is the dialog, eventType the source type, unpublished', () => {
+    const event = makeEvent(eventType);
+    const carl = byRecipient(expectBuilt(build(event)).updates).get('carl')!;
+    expect(carl).toMatchObject({
+      tenantId: TENANT,
+      userId: 'carl',
+      entityId: DIALOG,
+      dialogId: DIALOG,
+      eventId: event.eventId,
+      eventType,
+      published: false,
+      publishedAt: null,
+      eventCreatedAt: T0,
+      partition: partitionOf(TENANT, 'carl'),
+    });
+  });
+
+  it('carries the dialog, the recipient’s own member section and the context', () => {
+    const updates = byRecipient(expectBuilt(build(makeEvent(eventType))).updates);
+    expect(updates.get('carl')!.data).toEqual({
+      dialog: DIALOG_SECTION,
+      member: ownMember('carl', 2, { role: 'owner' }),
+      context: { eventType, dialogId: DIALOG, entityId: DIALOG, includedSections: ['dialog', 'member'] },
+    });
+    expect(updates.get('alice')!.data.member).toEqual(ownMember('alice'));
+    for (const [userId, u] of updates) expect(u.data.member!.userId).toBe(userId);
+  });
+
+  it('derives no user stats', () => {
+    expect(expectBuilt(build(makeEvent(eventType))).statsUserIds).toEqual([]);
+  });
+
+  it('produces no Update when the dialog has no active member', () => {
+    const view = viewWithMembers([memberRow(DIALOG, 'dave', { isActive: false })]);
+    expect(expectBuilt(build(makeEvent(eventType), view)).updates).toEqual([]);
+  });
+
+  it('prefers the event’s dialog snapshot field by field over the read model', () => {
+    const event = makeEvent(eventType, { data: { dialog: { dialogId: DIALOG, name: 'Renamed', updatedAt: T0 } } });
+    const carl = byRecipient(expectBuilt(build(event)).updates).get('carl')!;
+    expect(carl.data.dialog).toEqual({ ...DIALOG_SECTION, name: 'Renamed', updatedAt: T0 });
+  });
+});
+
+describe('dialog.create / dialog.update with the dialog missing', () => {
+  it.each(['dialog.create', 'dialog.update'])('%s fails with a reason when the dialog is unknown and has no snapshot', (type) => {
+    const reason = expectFailed(build(makeEvent(type, { entityId: 'dlg_gone' })));
+    expect(reason).toContain('dlg_gone');
+    expect(reason).toContain('not found');
+  });
+
+  it('builds from the snapshot alone when the read model does not have the dialog yet', () => {
+    const view = viewWithMembers([memberRow('dlg_new', 'carl')]);
+    const event = makeEvent('dialog.create', {
+      entityId: 'dlg_new',
+      data: { dialog: { dialogId: 'dlg_new', name: 'New', createdBy: 'carl', createdAt: T0, updatedAt: T0, meta: { a: 1 } } },
+    });
+    const [carl] = expectBuilt(build(event, view)).updates;
+    expect(carl!.data.dialog).toEqual({
+      dialogId: 'dlg_new',
+      tenantId: TENANT,
+      name: 'New',
+      createdBy: 'carl',
+      createdAt: T0,
+      updatedAt: T0,
+      meta: { a: 1 },
+    });
+  });
+
+  it('accepts the dialog.changed alias and stores dialog.update', () => {
+    const { updates } = expectBuilt(build(makeEvent('dialog.changed')));
+    expect(updates).toHaveLength(ACTIVE_MEMBERS.length);
+    for (const u of updates) {
+      expect(u.eventType).toBe('dialog.update');
+      expect(u.data.context.eventType).toBe('dialog.update');
+    }
+  });
+});
+
+describe('dialog.delete with the dialog gone', () => {
+  const goneView = () =>
+    new ReadModelView()
+      .addUsers([userRow('carl'), userRow('alice')])
+      .addMembers([memberRow(DIALOG, 'carl'), memberRow(DIALOG, 'alice'), memberRow(DIALOG, 'dave', { isActive: false })]);
+
+  it('still reaches the active members with a tombstone dialog section', () => {
+    const { updates } = expectBuilt(build(makeEvent('dialog.delete'), goneView()));
+    expect(updates.map((u) => u.userId)).toEqual(['alice', 'carl']);
+    expect(updates[0]!.data).toEqual({
+      dialog: { dialogId: DIALOG, tenantId: TENANT, name: null, createdBy: null, createdAt: null, updatedAt: null, meta: {} },
+      member: ownMember('alice'),
+      context: { eventType: 'dialog.delete', dialogId: DIALOG, entityId: DIALOG, includedSections: ['dialog', 'member'] },
+    });
+  });
+
+  it('uses the snapshot the producer sent with the delete', () => {
+    const event = makeEvent('dialog.delete', { data: { dialog: { dialogId: DIALOG, name: 'Old name', createdBy: 'alice' } } });
+    const [alice] = expectBuilt(build(event, goneView())).updates;
+    expect(alice!.data.dialog).toMatchObject({ dialogId: DIALOG, name: 'Old name', createdBy: 'alice' });
+  });
+});
+
+describe('read-model values on the wire', () => {
+  it('turns Date timestamps into epoch milliseconds and null meta into {}', () => {
+    const view = new ReadModelView()
+      .addDialogs([dialogRow(DIALOG, { createdAt: new Date(1_700_000_000_000), updatedAt: null, meta: null, name: null })])
+      .addMembers([
+        memberRow(DIALOG, 'carl', {
+          meta: null,
+          unreadCount: null,
+          lastSeenAt: new Date(1_700_000_000_500),
+          lastMessageAt: null,
+          isActive: null,
+        }),
+      ]);
+    const [carl] = expectBuilt(build(makeEvent('dialog.update'), view)).updates;
+    expect(carl!.data.dialog).toEqual({
+      dialogId: DIALOG,
+      tenantId: TENANT,
+      name: null,
+      createdBy: 'carl',
+      createdAt: 1_700_000_000_000,
+      updatedAt: null,
+      meta: {},
+    });
+    // A membership row without isActive counts as active (Chat3's default).
+    expect(carl!.data.member).toEqual({
+      userId: 'carl',
+      meta: {},
+      state: { unreadCount: 0, lastSeenAt: 1_700_000_000_500, lastMessageAt: null, isActive: true },
+    });
+  });
+
+  it('keeps tenants apart: members of the same dialogId in another tenant receive nothing', () => {
+    const view = standardView().addMembers([{ ...memberRow(DIALOG, 'mallory'), tenantId: 'tnt_other' }]);
+    const { updates } = expectBuilt(build(makeEvent('dialog.update'), view));
+    expect(updates.map((u) => u.userId)).toEqual(ACTIVE_MEMBERS);
+  });
+});
+
+describe('dialog.member.add', () => {
+  const added = { userId: 'erin', meta: { role: 'guest' }, unreadCount: 0, isActive: true };
+
+  it('goes to the active members and the added one, who appears once even if already active', () => {
+    const view = standardView().addMembers([memberRow(DIALOG, 'erin', { meta: { role: 'guest' } })]);
+    const { updates } = expectBuilt(build(makeEvent('dialog.member.add', { data: { member: added } }), view));
+    expect(updates.map((u) => u.userId)).toEqual([...ACTIVE_MEMBERS, 'erin'].sort());
+    expect(new Set(updates.map((u) => u.userId)).size).toBe(updates.length);
+  });
+
+  it('reaches the added member even when the read model does not list them yet', () => {
+    const { updates } = expectBuilt(build(makeEvent('dialog.member.add', { data: { member: added } })));
+    expect(updates.map((u) => u.userId)).toEqual([...ACTIVE_MEMBERS, 'erin']);
+    expect(byRecipient(updates).get('erin')!.data.member).toEqual({
+      userId: 'erin',
+      meta: { role: 'guest' },
+      state: { unreadCount: 0, lastSeenAt: null, lastMessageAt: null, isActive: true },
+    });
+  });
+
+  it('re-adds an inactive member: the one who left hears about coming back', () => {
+    const view = standardView();
+    const event = makeEvent('dialog.member.add', { data: { member: { userId: 'dave', isActive: true } } });
+    const updates = byRecipient(expectBuilt(build(event, view)).updates);
+    expect([...updates.keys()]).toEqual([...ACTIVE_MEMBERS, 'dave']);
+    expect(updates.get('dave')!.data.member!.state.isActive).toBe(true);
+  });
+
+  it('is a DialogUpdate with dialog, the recipient’s own member section and a context naming the member', () => {
+    const event = makeEvent('dialog.member.add', { data: { member: added } });
+    const updates = byRecipient(expectBuilt(build(event)).updates);
+    const carl = updates.get('carl')!;
+    expect(carl.updateType).toBe('DialogUpdate');
+    expect(carl.routingKey).toBe('update.dialog.user.carl.dialogupdate');
+    expect(carl.entityId).toBe(DIALOG);
+    expect(carl.data).toEqual({
+      dialog: DIALOG_SECTION,
+      member: ownMember('carl', 2, { role: 'owner' }),
+      context: {
+        eventType: 'dialog.member.add',
+        dialogId: DIALOG,
+        entityId: DIALOG,
+        userId: 'erin',
+        includedSections: ['dialog', 'member'],
+      },
+    });
+    for (const [userId, u] of updates) {
+      expect(u.data.member!.userId).toBe(userId);
+      expect(u.data.context.userId).toBe('erin');
+    }
+  });
+
+  it('finds the member in data.context.userId when there is no member snapshot', () => {
+    const view = standardView().addMembers([memberRow(DIALOG, 'erin')]);
+    const event = makeEvent('dialog.member.add', { data: { context: { dialogId: DIALOG, userId: 'erin' } } });
+    const updates = byRecipient(expectBuilt(build(event, view)).updates);
+    expect(updates.has('erin')).toBe(true);
+    expect(updates.get('erin')!.data.member).toEqual(ownMember('erin'));
+    expect(updates.get('alice')!.data.context.userId).toBe('erin');
+  });
+
+  it('derives the added member’s stats', () => {
+    expect(expectBuilt(build(makeEvent('dialog.member.add', { data: { member: added } }))).statsUserIds).toEqual(['erin']);
+  });
+});
+
+describe('dialog.member.remove', () => {
+  /** After the removal Chat3 has marked alice inactive. */
+  const afterRemoval = () =>
+    viewWithMembers([
+      memberRow(DIALOG, 'carl', { unreadCount: 2, meta: { role: 'owner' } }),
+      memberRow(DIALOG, 'alice', { isActive: false, unreadCount: 3 }),
+      memberRow(DIALOG, 'bot_123'),
+      memberRow(DIALOG, 'dave', { isActive: false }),
+    ]);
+  const removeAlice = (data: Record<string, unknown> = { member: { userId: 'alice' } }) =>
+    makeEvent('dialog.member.remove', { actorId: 'carl', data });
+
+  it('goes to the active members and to the removed one, although no longer active', () => {
+    const { updates } = expectBuilt(build(removeAlice(), afterRemoval()));
+    expect(updates.map((u) => u.userId)).toEqual(['bot_123', 'carl', 'alice']);
+  });
+
+  it('gives the removed member member.state.isActive: false and the others their own active section', () => {
+    const updates = byRecipient(expectBuilt(build(removeAlice(), afterRemoval())).updates);
+    expect(updates.get('alice')!.data.member).toEqual({
+      userId: 'alice',
+      meta: { role: 'member' },
+      state: { unreadCount: 3, lastSeenAt: T0 - 1000, lastMessageAt: T0 - 2000, isActive: false },
+    });
+    expect(updates.get('carl')!.data.member).toEqual(ownMember('carl', 2, { role: 'owner' }));
+    expect(updates.get('bot_123')!.data.member).toEqual(ownMember('bot_123'));
+  });
+
+  it('marks the removed member inactive even when the read model or the snapshot still says active', () => {
+    const stillActive = standardView(); // alice is still active here
+    const event = removeAlice({ member: { userId: 'alice', state: { isActive: true } } });
+    const updates = expectBuilt(build(event, stillActive)).updates;
+    expect(updates.filter((u) => u.userId === 'alice')).toHaveLength(1);
+    expect(byRecipient(updates).get('alice')!.data.member!.state.isActive).toBe(false);
+  });
+
+  it('reaches the removed member when Chat3 deleted the membership row', () => {
+    const view = viewWithMembers([memberRow(DIALOG, 'carl')]);
+    const updates = byRecipient(expectBuilt(build(removeAlice(), view)).updates);
+    expect([...updates.keys()]).toEqual(['carl', 'alice']);
+    expect(updates.get('alice')!.data.member).toEqual({
+      userId: 'alice',
+      meta: {},
+      state: { unreadCount: 0, lastSeenAt: null, lastMessageAt: null, isActive: false },
+    });
+  });
+
+  it('is a DialogUpdate whose context names the removed member for every recipient', () => {
+    const { updates, statsUserIds } = expectBuilt(build(removeAlice(), afterRemoval()));
+    for (const u of updates) {
+      expect(u.updateType).toBe('DialogUpdate');
+      expect(u.routingKey).toMatch(/\.dialogupdate$/);
+      expect(u.data.context).toEqual({
+        eventType: 'dialog.member.remove',
+        dialogId: DIALOG,
+        entityId: DIALOG,
+        userId: 'alice',
+        includedSections: ['dialog', 'member'],
+      });
+    }
+    expect(statsUserIds).toEqual(['alice']);
+  });
+});
+
+describe('dialog.member.update', () => {
+  it('goes to that member only, as a DialogMemberUpdate', () => {
+    const event = makeEvent('dialog.member.update', { data: { member: { userId: 'carl', state: { unreadCount: 0 } } } });
+    const { updates, statsUserIds } = expectBuilt(build(event));
+    expect(updates).toHaveLength(1);
+    const [carl] = updates;
+    expect(carl).toMatchObject({
+      userId: 'carl',
+      updateType: 'DialogMemberUpdate',
+      routingKey: 'update.dialog.user.carl.dialogmemberupdate',
+      entityId: DIALOG,
+      dialogId: DIALOG,
+      eventType: 'dialog.member.update',
+    });
+    expect(carl!.data).toEqual({
+      dialog: DIALOG_SECTION,
+      member: {
+        userId: 'carl',
+        meta: { role: 'owner' },
+        state: { unreadCount: 0, lastSeenAt: T0 - 1000, lastMessageAt: T0 - 2000, isActive: true },
+      },
+      context: {
+        eventType: 'dialog.member.update',
+        dialogId: DIALOG,
+        entityId: DIALOG,
+        userId: 'carl',
+        includedSections: ['dialog', 'member'],
+      },
+    });
+    expect(statsUserIds).toEqual(['carl']);
+  });
+
+  it('accepts a snapshot shaped like the read-model row (state fields at the top level)', () => {
+    const event = makeEvent('dialog.member.update', {
+      data: { member: { userId: 'alice', unreadCount: 7, lastSeenAt: T0, meta: { muted: true } } },
+    });
+    const [alice] = expectBuilt(build(event)).updates;
+    expect(alice!.data.member).toEqual({
+      userId: 'alice',
+      meta: { muted: true },
+      state: { unreadCount: 7, lastSeenAt: T0, lastMessageAt: T0 - 2000, isActive: true },
+    });
+  });
+
+  it('routes a bot member’s update with the bot type', () => {
+    const event = makeEvent('dialog.member.update', { data: { member: { userId: 'bot_123' } } });
+    expect(expectBuilt(build(event)).updates[0]!.routingKey).toBe('update.dialog.bot.bot_123.dialogmemberupdate');
+  });
+
+  it('accepts the dialog.member.changed alias and stores dialog.member.update', () => {
+    const event = makeEvent('dialog.member.changed', { data: { member: { userId: 'carl' } } });
+    const [carl] = expectBuilt(build(event)).updates;
+    expect(carl!.eventType).toBe('dialog.member.update');
+    expect(carl!.updateType).toBe('DialogMemberUpdate');
+    expect(carl!.data.context.eventType).toBe('dialog.member.update');
+  });
+});
+
+describe('dialog.member.* without what they need', () => {
+  it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
+    '%s without a member userId fails with a reason naming the missing field',
+    (type) => {
+      const reason = expectFailed(build(makeEvent(type, { data: { dialog: { dialogId: DIALOG } } })));
+      expect(reason).toContain(type);
+      expect(reason).toContain('data.member.userId');
+    },
+  );
+
+  it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
+    '%s fails with a reason when the dialog is unknown and has no snapshot',
+    (type) => {
+      const reason = expectFailed(build(makeEvent(type, { entityId: 'dlg_gone', data: { member: { userId: 'carl' } } })));
+      expect(reason).toContain('dlg_gone');
+    },
+  );
+
+  it('finds the dialog through the member snapshot’s dialogId', () => {
+    const event = makeEvent('dialog.member.update', {
+      entityId: 'carl', // some producers put the member here; the snapshot still names the dialog
+      data: { member: { userId: 'carl', dialogId: DIALOG } },
+    });
+    const [carl] = expectBuilt(build(event)).updates;
+    expect(carl!.dialogId).toBe(DIALOG);
+  });
+});
