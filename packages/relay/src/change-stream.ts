@@ -11,7 +11,7 @@
  * 115, 40573: FerretDB, a standalone server) hands over to polling. A change in the held partitions
  * reopens the stream with the new filter (after the current token) and sweeps the new partitions.
  */
-import { bucketRange } from '@chat3/core';
+import { bucketRanges } from '@chat3/core';
 import { backoffDelay, errorMessage, isRetryable, type Logger } from '@chat3/runtime';
 import type { ChangeStream, ChangeStreamInsertDocument, Collection, Document, ResumeToken } from 'mongodb';
 import type { Dispatcher } from './dispatcher';
@@ -30,14 +30,7 @@ export function isChangeStreamUnsupported(err: unknown): boolean {
 
 /** `$match` for inserts into the buckets of the given relay partitions (adjacent ranges merged). */
 export function changeStreamPipeline(partitions: readonly number[], count: number): Document[] {
-  const ranges: Array<{ from: number; to: number }> = [];
-  for (const p of [...partitions].sort((a, b) => a - b)) {
-    const r = bucketRange(p, count);
-    const last = ranges.at(-1);
-    if (last && last.to === r.from) last.to = r.to;
-    else ranges.push({ ...r });
-  }
-  const byRange = ranges.map((r) => ({ 'fullDocument.partition': { $gte: r.from, $lt: r.to } }));
+  const byRange = bucketRanges(partitions, count).map((r) => ({ 'fullDocument.partition': { $gte: r.from, $lt: r.to } }));
   return [{ $match: { operationType: 'insert', ...(byRange.length === 1 ? byRange[0] : { $or: byRange }) } }];
 }
 
@@ -80,9 +73,9 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
   }
 
   async function catchUp(): Promise<void> {
-    for (const p of [...needsSweep]) {
-      if ((await sweeper.sweep(p)).complete) needsSweep.delete(p);
-    }
+    const partitions = [...needsSweep];
+    if (partitions.length === 0) return;
+    if ((await sweeper.sweep(partitions)).complete) for (const p of partitions) needsSweep.delete(p);
   }
 
   async function tail(held: number[]): Promise<void> {

@@ -207,10 +207,10 @@ export function createDispatcher(options: DispatcherOptions) {
       });
     },
 
-    /** Ids of a partition being published right now (a sweep skips them). */
-    inFlightIds(partition: number): Set<string> {
+    /** Ids being published right now, of one partition or all (a sweep skips them). */
+    inFlightIds(partition?: number): Set<string> {
       const ids = new Set<string>();
-      for (const [id, p] of inFlight) if (p === partition) ids.add(id);
+      for (const [id, p] of inFlight) if (partition === undefined || p === partition) ids.add(id);
       return ids;
     },
 

@@ -22,11 +22,8 @@ export function createPoller(options: PollerOptions) {
   async function run(): Promise<void> {
     let failures = 0;
     while (!stopped) {
-      let complete = true;
-      for (const p of options.held()) {
-        if (stopped) break;
-        complete = (await options.sweeper.sweep(p)).complete && complete;
-      }
+      const held = options.held();
+      const complete = held.length === 0 || (await options.sweeper.sweep(held)).complete;
       failures = complete ? 0 : failures + 1;
       await pause.sleep(complete ? options.intervalMs : backoffDelay(failures, { baseMs: options.intervalMs, maxMs: 5_000 }));
     }

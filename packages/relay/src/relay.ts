@@ -150,7 +150,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
         metrics.publishedLag.set(sample.oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - sample.oldestCreatedAt) / 1000);
         if (mode === 'change-stream' && Date.now() >= nextSweep) {
           nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
-          for (const p of held()) await sweeper.sweep(p, Date.now() - config.RELAY_SWEEP_GRACE_MS);
+          if (held().length > 0) await sweeper.sweep(held(), Date.now() - config.RELAY_SWEEP_GRACE_MS);
         }
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'backlog sampling failed');

@@ -52,6 +52,8 @@ export function isRetryable(err: unknown): boolean {
     return true;
   }
   if (RETRYABLE_LABELS.some((label) => e.hasErrorLabel?.(label) || e.errorLabels?.includes(label))) return true;
+  // MongoDB-compatible servers backed by SQLite (FerretDB) report lock contention as InternalError.
+  if (name.startsWith('Mongo') && /database is locked|SQLITE_BUSY/.test(e.message ?? '')) return true;
   if (name.startsWith('Mongo')) return typeof e.code === 'number' && RETRYABLE_MONGO_CODES.has(e.code);
   if (typeof e.code === 'number' && e.code >= 300 && e.code < 600) return !FATAL_AMQP_CODES.has(e.code);
   if (name === 'IllegalOperationError') return true; // channel or connection closed under us

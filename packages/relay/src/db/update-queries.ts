@@ -2,15 +2,17 @@
  * The relay's queries on `updates`. `published: false` is the source of truth: work is found by it,
  * and marking is conditional on it, so a duplicate mark is a no-op.
  */
-import { bucketRange, type UpdateDocument } from '@chat3/core';
+import { bucketRanges, type UpdateDocument } from '@chat3/core';
 import type { Collection, Filter, ObjectId } from 'mongodb';
 
 export type StoredUpdate = UpdateDocument<ObjectId>;
 
-/** Unpublished, not parked, in a relay partition's bucket range, older than `before` if given. */
-export function unpublishedFilter(partition: number, partitions: number, before?: number): Filter<StoredUpdate> {
-  const { from, to } = bucketRange(partition, partitions);
-  const filter: Filter<StoredUpdate> = { published: false, partition: { $gte: from, $lt: to }, parked: { $exists: false } };
+/** Unpublished, not parked, in the buckets of the given relay partitions, older than `before` if given. */
+export function unpublishedFilter(held: readonly number[], partitions: number, before?: number): Filter<StoredUpdate> {
+  const ranges = bucketRanges(held, partitions).map(({ from, to }) => ({ partition: { $gte: from, $lt: to } }));
+  const filter: Filter<StoredUpdate> = { published: false, parked: { $exists: false } };
+  if (ranges.length === 1) Object.assign(filter, ranges[0]);
+  else filter.$or = ranges;
   if (before !== undefined) filter.createdAt = { $lt: before };
   return filter;
 }
@@ -19,12 +21,12 @@ export const OLDEST_FIRST = { createdAt: 1, _id: 1 } as const;
 
 export async function fetchUnpublished(
   col: Collection<StoredUpdate>,
-  partition: number,
+  held: readonly number[],
   partitions: number,
   limit: number,
   before?: number,
 ): Promise<StoredUpdate[]> {
-  return col.find(unpublishedFilter(partition, partitions, before)).sort(OLDEST_FIRST).limit(limit).toArray();
+  return col.find(unpublishedFilter(held, partitions, before)).sort(OLDEST_FIRST).limit(limit).toArray();
 }
 
 /** Of these ids, the ones still unpublished (a change event may describe an Update already sent). */
