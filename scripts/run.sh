@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Entry for the root package.json scripts: setup, services, then the task.
+# Usage: run.sh test|demo|bench-builder|bench-relay [args passed on]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+task="${1:-}"
+[[ $# -gt 0 ]] && shift
+
+bash scripts/setup.sh
+# Captured first: `eval "$(…)"` alone would swallow a failing services-up.
+exports="$(bash scripts/services-up.sh)"
+eval "$exports"
+
+case "$task" in
+  test)
+    pnpm exec tsc -p tsconfig.json
+    pnpm exec vitest run "$@"
+    ;;
+  demo) pnpm exec tsx scripts/demo.ts "$@" ;;
+  bench-builder) pnpm exec tsx scripts/bench-builder.ts "$@" ;;
+  bench-relay) pnpm exec tsx scripts/bench-relay.ts "$@" ;;
+  *)
+    echo "usage: $0 test|demo|bench-builder|bench-relay [args]" >&2
+    exit 2
+    ;;
+esac
