@@ -5,8 +5,13 @@
 # --hard is SIGKILL, a crash: faster than a graceful stop, which waits ~4 s for connected clients.
 #
 # States: not built → built (binary cached under the state dir, built once from the Go module proxy)
-# → stopped ⇄ running (detached, pid file + log file in the state dir). The SQLite data dir survives
-# stop/restart, so tests can restart the server under a live workload and find their data again.
+# → stopped ⇄ running (detached, pid file + log file in the state dir). Data survives stop/restart,
+# so tests can restart the server under a live workload and find their data again.
+#
+# Storage: FerretDB's PostgreSQL handler when a local PostgreSQL answers (CHAT3_FERRETDB_HANDLER=auto),
+# else its SQLite handler. Measured here, marking 500 of 20 000 documents takes 4 s on PostgreSQL and
+# 80 s on SQLite (FerretDB scans the collection for every updated document), and SQLite answers
+# concurrent writers with "database is locked". CHAT3_FERRETDB_HANDLER=sqlite|postgresql forces one.
 # FerretDB lacks change streams, transactions, partial/TTL indexes and atomic findAndModify under
 # concurrency; the testkit probes for those and gates the tests that need them.
 set -euo pipefail
@@ -20,6 +25,27 @@ FERRETDB_DATA="$FERRETDB_DIR/data"
 FERRETDB_PIDFILE="$FERRETDB_DIR/ferretdb.pid"
 FERRETDB_PORTFILE="$FERRETDB_DIR/ferretdb.port"
 FERRETDB_LOG="$FERRETDB_DIR/ferretdb.log"
+FERRETDB_HANDLERFILE="$FERRETDB_DIR/ferretdb.handler"
+FERRETDB_PG_URL="${CHAT3_FERRETDB_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/chat3_ferretdb?sslmode=disable}"
+
+# Sets FERRETDB_HANDLER_FLAGS; creates the PostgreSQL database (UTF8, C locale) when needed.
+ferretdb_choose_handler() {
+  local wanted="${CHAT3_FERRETDB_HANDLER:-auto}" db admin="${FERRETDB_PG_URL%/*}/postgres?sslmode=disable"
+  if [[ "$wanted" != sqlite ]] && command -v psql >/dev/null && psql "$admin" -tAc 'select 1' >/dev/null 2>&1; then
+    db="${FERRETDB_PG_URL##*/}"
+    db="${db%%\?*}"
+    if [[ "$(psql "$admin" -tAc "select 1 from pg_database where datname = '$db'")" != 1 ]]; then
+      log "creating PostgreSQL database $db for FerretDB (UTF8, C locale)"
+      psql "$admin" -qc "create database \"$db\" encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0" >&2
+    fi
+    FERRETDB_HANDLER_FLAGS=(--handler=postgresql "--postgresql-url=$FERRETDB_PG_URL")
+  elif [[ "$wanted" == postgresql ]]; then
+    die "CHAT3_FERRETDB_HANDLER=postgresql, but no psql or no PostgreSQL answering at $admin"
+  else
+    FERRETDB_HANDLER_FLAGS=(--handler=sqlite "--sqlite-url=file:$FERRETDB_DATA/")
+  fi
+  printf '%s' "${FERRETDB_HANDLER_FLAGS[0]#--handler=}" >"$FERRETDB_HANDLERFILE"
+}
 
 ferretdb_build() {
   [[ -x "$FERRETDB_BIN" ]] && return 0
@@ -73,9 +99,10 @@ ferretdb_start() {
   if [[ -f "$FERRETDB_LOG" ]] && (($(stat -c %s "$FERRETDB_LOG") > 20 * 1024 * 1024)); then
     mv -f "$FERRETDB_LOG" "$FERRETDB_LOG.old"
   fi
-  log "starting FerretDB on 127.0.0.1:$port (data $FERRETDB_DATA, log $FERRETDB_LOG)"
+  ferretdb_choose_handler
+  log "starting FerretDB on 127.0.0.1:$port ($(cat "$FERRETDB_HANDLERFILE") storage, log $FERRETDB_LOG)"
   spawn_detached "$FERRETDB_PIDFILE" "$FERRETDB_LOG" "$FERRETDB_BIN" \
-    --handler=sqlite --sqlite-url="file:$FERRETDB_DATA/" --listen-addr="127.0.0.1:$port" \
+    "${FERRETDB_HANDLER_FLAGS[@]}" --listen-addr="127.0.0.1:$port" \
     --state-dir="$FERRETDB_DIR" --telemetry=disable --debug-addr=- --log-level=warn
   printf '%s' "$port" >"$FERRETDB_PORTFILE"
   local i
@@ -107,7 +134,7 @@ ferretdb_stop() {
 ferretdb_status() {
   local port
   if port="$(ferretdb_running_port)" && tcp_open 127.0.0.1 "$port" && mongo_ping "$(ferretdb_uri "$port")" 0 2>/dev/null; then
-    echo "running pid=$(cat "$FERRETDB_PIDFILE") port=$port uri=$(ferretdb_uri "$port") data=$FERRETDB_DATA"
+    echo "running pid=$(cat "$FERRETDB_PIDFILE") port=$port uri=$(ferretdb_uri "$port") storage=$(cat "$FERRETDB_HANDLERFILE" 2>/dev/null)"
     return 0
   fi
   echo "stopped"
