@@ -127,7 +127,8 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
         owner.push(at);
       }
       // The last event of the batch that touches a user carries that user's stats.
-      for (const userId of outcome.statsUserIds) statsTargets.set(`${event.tenantId}\u0000${userId}`, { tenantId: event.tenantId, userId, at });
+      for (const userId of outcome.statsUserIds)
+        statsTargets.set(`${event.tenantId}\u0000${userId}`, { tenantId: event.tenantId, userId, at });
     });
 
     for (const stats of await deriveStats(events, [...statsTargets.values()], ctx)) {

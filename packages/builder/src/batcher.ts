@@ -12,11 +12,7 @@ export interface Batcher<T> {
   readonly flushing: boolean;
 }
 
-export function createBatcher<T>(options: {
-  maxSize: number;
-  maxWaitMs: number;
-  flush: (items: T[]) => Promise<void>;
-}): Batcher<T> {
+export function createBatcher<T>(options: { maxSize: number; maxWaitMs: number; flush: (items: T[]) => Promise<void> }): Batcher<T> {
   let buffer: T[] = [];
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

@@ -7,13 +7,7 @@
  * closes the connection. Anything not acked by then is redelivered to another instance.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  READ_MODEL_INDEXES,
-  UPDATE_INDEXES,
-  USER_STATS_INDEXES,
-  createMonotonicClock,
-  type EmittedStats,
-} from '@chat3/core';
+import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock, type EmittedStats } from '@chat3/core';
 import {
   connectAmqp,
   createLeaseManager,

@@ -6,7 +6,11 @@ import { z } from 'zod';
 export const builderEnvSchema = z.object({
   ...commonEnv,
   METRICS_PORT: intVar(9464, 0, 65_535, 'port of /metrics, /healthz and /readyz (0 = any free port)'),
-  BUILDER_QUEUE: z.string().min(1).default('chat3_update_builder').describe('durable intake queue bound with `#`; also the prefix of the partition queues'),
+  BUILDER_QUEUE: z
+    .string()
+    .min(1)
+    .default('chat3_update_builder')
+    .describe('durable intake queue bound with `#`; also the prefix of the partition queues'),
   BUILDER_PARTITIONS: intVar(8, 1, 256, 'partition queues events are spread over by dialog; set it once, before the first start'),
   BUILDER_PREFETCH: intVar(1_000, 1, 65_535, 'unacked deliveries per partition consumer'),
   BUILDER_ROUTER_PREFETCH: intVar(1_000, 1, 65_535, 'unacked deliveries on the intake queue'),

@@ -43,7 +43,12 @@ describe('read plan', () => {
           ['t2', new Set(['b'])],
         ]),
       ),
-    ).toEqual({ $or: [{ tenantId: 't1', userId: { $in: ['a'] } }, { tenantId: 't2', userId: { $in: ['b'] } }] });
+    ).toEqual({
+      $or: [
+        { tenantId: 't1', userId: { $in: ['a'] } },
+        { tenantId: 't2', userId: { $in: ['b'] } },
+      ],
+    });
     expect(byTenantFilter('userId', new Map())).toBeNull();
   });
 });

@@ -3,14 +3,7 @@
  * before: messages (a message event may name no dialog) → dialogs and memberships → users (recipients,
  * senders, typists). Pure; the queries live in db/read-model-queries.ts.
  */
-import {
-  dialogIdOf,
-  memberUserIdOf,
-  messageIdOf,
-  subjectUserIdOf,
-  type ChatEvent,
-  type ReadModelView,
-} from '@chat3/core';
+import { dialogIdOf, memberUserIdOf, messageIdOf, subjectUserIdOf, type ChatEvent, type ReadModelView } from '@chat3/core';
 
 /** tenantId → ids. Tenants are kept apart in every query: ids are only unique within a tenant. */
 export type IdsByTenant = Map<string, Set<string>>;

@@ -128,7 +128,10 @@ const eventBody = z
   .looseObject({
     eventId: objectId.optional(),
     _id: objectId.optional(),
-    tenantId: z.string().max(128).refine((v) => v.trim().length > 0, 'must not be empty'),
+    tenantId: z
+      .string()
+      .max(128)
+      .refine((v) => v.trim().length > 0, 'must not be empty'),
     eventType: z.string().min(1).max(128),
     entityType: z.string().nullish(),
     entityId: id,
@@ -164,9 +167,7 @@ export interface ChatEvent {
   createdAt: number;
 }
 
-export type ParsedEvent =
-  | { ok: true; event: ChatEvent; class: EventClass }
-  | { ok: false; reason: BadEventReason; detail: string };
+export type ParsedEvent = { ok: true; event: ChatEvent; class: EventClass } | { ok: false; reason: BadEventReason; detail: string };
 
 export type BadEventReason = 'oversized' | 'not-json' | 'schema';
 

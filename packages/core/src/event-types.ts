@@ -25,12 +25,7 @@ export const UPDATE_SOURCE_EVENT_TYPES = [
 export type SourceEventType = (typeof UPDATE_SOURCE_EVENT_TYPES)[number];
 
 /** Known event types that produce no Update: acknowledged and counted, never failed. */
-export const IGNORED_EVENT_TYPES = [
-  'message.delete',
-  'message.reaction.add',
-  'message.reaction.remove',
-  'message.status.create',
-] as const;
+export const IGNORED_EVENT_TYPES = ['message.delete', 'message.reaction.add', 'message.reaction.remove', 'message.status.create'] as const;
 
 /** The derived type; never an input event. */
 export const USER_STATS_EVENT_TYPE = 'user.stats.update';
@@ -38,8 +33,7 @@ export const USER_STATS_EVENT_TYPE = 'user.stats.update';
 const sourceTypes = new Set<string>(UPDATE_SOURCE_EVENT_TYPES);
 
 export type EventClass =
-  | { kind: 'update'; eventType: SourceEventType }
-  | { kind: 'ignored'; eventType: string; reason: 'no-update-type' | 'unknown-type' };
+  { kind: 'update'; eventType: SourceEventType } | { kind: 'ignored'; eventType: string; reason: 'no-update-type' | 'unknown-type' };
 
 /** Maps an incoming type (including `*.changed` aliases) to what the builder does with it. */
 export function classifyEventType(raw: string): EventClass {

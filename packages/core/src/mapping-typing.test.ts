@@ -1,18 +1,7 @@
 /** SPEC §5 row dialog.typing. */
 import { describe, expect, it } from 'vitest';
 import { ReadModelView } from './read-model';
-import {
-  build,
-  byRecipient,
-  DIALOG,
-  dialogRow,
-  expectBuilt,
-  expectFailed,
-  makeEvent,
-  memberRow,
-  T0,
-  TENANT,
-} from './test-fixtures';
+import { build, byRecipient, DIALOG, dialogRow, expectBuilt, expectFailed, makeEvent, memberRow, T0, TENANT } from './test-fixtures';
 
 describe('dialog.typing', () => {
   it('goes to every active member except the typist', () => {

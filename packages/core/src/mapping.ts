@@ -24,15 +24,7 @@ import {
   tombstoneDialogSection,
   userSection,
 } from './sections';
-import type {
-  ContextSection,
-  DialogSection,
-  MemberSection,
-  UpdateData,
-  UpdateDraft,
-  UpdateType,
-  UserStats,
-} from './update';
+import type { ContextSection, DialogSection, MemberSection, UpdateData, UpdateDraft, UpdateType, UserStats } from './update';
 
 export type BuildOutcome =
   | {
@@ -174,7 +166,9 @@ function buildMessageUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome 
   if (event.eventType === 'message.status.update') {
     const statusUpdate = statusUpdateOf(event, messageId, view);
     if (!statusUpdate) {
-      return fail('message.status.update carries no data.statusUpdate (or data.message.statusUpdate) and the actor has no messagestatuses row');
+      return fail(
+        'message.status.update carries no data.statusUpdate (or data.message.statusUpdate) and the actor has no messagestatuses row',
+      );
     }
     const rows = [...view.statuses(event.tenantId, messageId)];
     if (statusSnapshotOf(event)) {
@@ -203,7 +197,8 @@ function buildMessageUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome 
   if (event.eventType === 'message.reaction.update') {
     const snap = event.data.reactionUpdate ?? event.data.reaction ?? event.data.message?.reactionUpdate;
     const reactor = snap?.userId ?? event.actorId;
-    if (!snap || !reactor) return fail('message.reaction.update carries no data.reactionUpdate (or data.message.reactionUpdate) with a userId and reaction');
+    if (!snap || !reactor)
+      return fail('message.reaction.update carries no data.reactionUpdate (or data.message.reactionUpdate) with a userId and reaction');
     const message = {
       ...head,
       reactionUpdate: { userId: reactor, reaction: snap.reaction, createdAt: snap.createdAt ?? event.createdAt },

@@ -1,12 +1,6 @@
 /** Routing keys on chat3_updates (SPEC §6) and the encoding that keeps data out of the topic syntax. */
 import { describe, expect, it } from 'vitest';
-import {
-  buildRoutingKey,
-  decodeRoutingSegment,
-  encodeRoutingSegment,
-  MAX_ROUTING_KEY_BYTES,
-  routingKeyFor,
-} from './routing-key';
+import { buildRoutingKey, decodeRoutingSegment, encodeRoutingSegment, MAX_ROUTING_KEY_BYTES, routingKeyFor } from './routing-key';
 import { UPDATE_TYPES, type UpdateType } from './update';
 
 /**
@@ -30,8 +24,7 @@ function topicMatches(binding: string, routingKey: string): boolean {
 }
 
 /** The seed's per-user binding, with the user's id encoded the documented way. */
-const userBinding = (userType: string, userId: string) =>
-  `update.*.${encodeRoutingSegment(userType)}.${encodeRoutingSegment(userId)}.*`;
+const userBinding = (userType: string, userId: string) => `update.*.${encodeRoutingSegment(userType)}.${encodeRoutingSegment(userId)}.*`;
 
 /** A deterministic PRNG so the property loops are reproducible. */
 function mulberry32(seed: number): () => number {

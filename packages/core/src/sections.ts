@@ -5,14 +5,7 @@
 import type { ChatEvent, MemberSnapshot } from './event-schema';
 import type { DialogMemberRow, MessageStatusRow, ReadModelView } from './read-model';
 import { DEFAULT_USER_TYPE, toEpochMs } from './read-model';
-import type {
-  DialogSection,
-  MemberSection,
-  MessageSection,
-  MessageStatusEntry,
-  StatusMessageSection,
-  UserSection,
-} from './update';
+import type { DialogSection, MemberSection, MessageSection, MessageStatusEntry, StatusMessageSection, UserSection } from './update';
 
 export function dialogSection(event: ChatEvent, dialogId: string, view: ReadModelView): DialogSection | null {
   const row = view.dialog(event.tenantId, dialogId);

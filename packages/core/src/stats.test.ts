@@ -4,17 +4,7 @@ import { buildStatsUpdate, buildUpdates, diffStats } from './mapping';
 import { partitionOf } from './partition';
 import { ReadModelView } from './read-model';
 import { decideStats, type EmittedStats } from './stats';
-import {
-  ACTIVE_MEMBERS,
-  build,
-  buildContext,
-  expectBuilt,
-  makeEvent,
-  standardView,
-  T0,
-  TENANT,
-  userRow,
-} from './test-fixtures';
+import { ACTIVE_MEMBERS, build, buildContext, expectBuilt, makeEvent, standardView, T0, TENANT, userRow } from './test-fixtures';
 
 const emitted = (stats: EmittedStats['stats'], eventId: string, updatedFields: string[]): EmittedStats => ({
   tenantId: TENANT,
@@ -56,10 +46,7 @@ describe('which users an event may have changed the stats of (statsUserIds)', ()
 
 describe('diffStats', () => {
   it('lists every field for a user with no emission yet', () => {
-    expect(diffStats(null, { dialogCount: 0, unreadDialogsCount: 0 })).toEqual([
-      'user.stats.dialogCount',
-      'user.stats.unreadDialogsCount',
-    ]);
+    expect(diffStats(null, { dialogCount: 0, unreadDialogsCount: 0 })).toEqual(['user.stats.dialogCount', 'user.stats.unreadDialogsCount']);
   });
 
   it('lists only the fields that changed', () => {

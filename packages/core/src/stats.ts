@@ -16,9 +16,7 @@ export interface EmittedStats {
   updatedFields: string[];
 }
 
-export type StatsDecision =
-  | { emit: false }
-  | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };
+export type StatsDecision = { emit: false } | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };
 
 export function decideStats(previous: EmittedStats | null, current: UserStats, eventId: string): StatsDecision {
   if (previous && previous.eventId === eventId) {

@@ -16,14 +16,7 @@ import { parseEvent, type ChatEvent } from './event-schema';
 import { createMonotonicClock } from './clock';
 import { buildUpdates, type BuildContext, type BuildOutcome } from './mapping';
 import type { UpdateDraft } from './update';
-import {
-  ReadModelView,
-  type DialogMemberRow,
-  type DialogRow,
-  type MessageRow,
-  type MessageStatusRow,
-  type UserRow,
-} from './read-model';
+import { ReadModelView, type DialogMemberRow, type DialogRow, type MessageRow, type MessageStatusRow, type UserRow } from './read-model';
 
 export const TENANT = 'tnt_default';
 export const DIALOG = 'dlg_1';
@@ -124,12 +117,7 @@ export const messageRow = (messageId: string, over: Partial<MessageRow> = {}): M
   ...over,
 });
 
-export const statusRow = (
-  userId: string,
-  status: string,
-  createdAt: number,
-  over: Partial<MessageStatusRow> = {},
-): MessageStatusRow => ({
+export const statusRow = (userId: string, status: string, createdAt: number, over: Partial<MessageStatusRow> = {}): MessageStatusRow => ({
   tenantId: TENANT,
   dialogId: DIALOG,
   messageId: MESSAGE,

@@ -142,5 +142,4 @@ export interface RelayBookkeeping {
   parked?: { reason: string; at: number; attempts: number };
 }
 
-export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> &
-  RelayBookkeeping & { _id: Id };
+export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> & RelayBookkeeping & { _id: Id };

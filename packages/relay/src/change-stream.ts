@@ -112,7 +112,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
   }
 
   async function run(): Promise<void> {
-    for (let failures = 0; !stopped; ) {
+    for (let failures = 0; !stopped;) {
       const held = options.held();
       reopen = false;
       if (held.length === 0) {

@@ -43,7 +43,12 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'],
       registers,
     }),
-    parkedTotal: new Counter({ name: 'chat3_relay_parked_total', help: 'Updates parked by this instance', labelNames: ['reason'], registers }),
+    parkedTotal: new Counter({
+      name: 'chat3_relay_parked_total',
+      help: 'Updates parked by this instance',
+      labelNames: ['reason'],
+      registers,
+    }),
     duplicatesSkipped: new Counter({
       name: 'chat3_relay_duplicates_skipped_total',
       help: 'Updates seen twice (sweep and stream) and published once',

@@ -37,10 +37,7 @@ export function urlVar(def: string | undefined, protocols: string[], description
   return (def === undefined ? base : base.default(def)).describe(description);
 }
 
-export const logLevel = z
-  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-  .default('info')
-  .describe('pino log level');
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level');
 
 /** Settings both processes share (SPEC §7). */
 export const commonEnv = {

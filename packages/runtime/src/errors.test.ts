@@ -11,7 +11,10 @@ describe('isRetryable', () => {
     ['connection-forced (320)', Object.assign(new Error('x'), { code: 320 })],
     ['a refused socket', Object.assign(new Error('x'), { code: 'ECONNREFUSED' })],
     ['our own transient error', new RetryableError('lost a race')],
-    ['SQLite lock contention behind a MongoDB-compatible server', Object.assign(new Error('database is locked (5) (SQLITE_BUSY)'), { name: 'MongoServerError', code: 1 })],
+    [
+      'SQLite lock contention behind a MongoDB-compatible server',
+      Object.assign(new Error('database is locked (5) (SQLITE_BUSY)'), { name: 'MongoServerError', code: 1 }),
+    ],
   ])('retries %s', (_, err) => expect(isRetryable(err)).toBe(true));
 
   it.each([

@@ -87,17 +87,24 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
   let stopped = false;
   let stopping: Promise<void> | undefined;
 
+  /** Creates missing lease documents. Instances starting together race on the upserts: a duplicate key means done. */
   async function ensureLeaseDocs(): Promise<void> {
-    await collection.bulkWrite(
-      Array.from({ length: partitions }, (_, p) => ({
-        updateOne: {
-          filter: { _id: leaseId(group, p) },
-          update: { $setOnInsert: { kind: 'lease' as const, group, partition: p, owner: null, fence: 0, expiresAt: 0 } },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
+    await collection
+      .bulkWrite(
+        Array.from({ length: partitions }, (_, p) => ({
+          updateOne: {
+            filter: { _id: leaseId(group, p) },
+            update: { $setOnInsert: { kind: 'lease' as const, group, partition: p, owner: null, fence: 0, expiresAt: 0 } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      )
+      .catch((err: unknown) => {
+        const writeErrors = (err as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
+        const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+        if (all.length === 0 || !all.every((e) => e.code === 11000)) throw err;
+      });
   }
 
   async function renew(t: number): Promise<void> {

@@ -4,13 +4,7 @@ export { waitFor, type WaitForOptions } from './wait';
 export { capabilities, probeCapabilities, type Capabilities } from './capabilities';
 export { gate, type GateRecord } from './gate';
 export { createTestDatabase, canRestartMongo, restartMongoStandIn, type TestDatabase } from './mongo';
-export {
-  createBrokerHelper,
-  type BrokerHelper,
-  type Collector,
-  type CollectedMessage,
-  type CollectorOptions,
-} from './broker';
+export { createBrokerHelper, type BrokerHelper, type Collector, type CollectedMessage, type CollectorOptions } from './broker';
 export { rabbitmqctl, closeAllBrokerConnections, closeBrokerConnectionsOf } from './broker-admin';
 export {
   spawnService,

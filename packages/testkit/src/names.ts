@@ -21,6 +21,9 @@ export function uniqueName(prefix: string): string {
  * FerretDB allow 63). The `t_` marks leftovers of failed tests, which keep their data for a look.
  */
 export function testDatabaseName(prefix: string): string {
-  const safe = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 14);
+  const safe = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 14);
   return `t_${safe}_${uniqueSuffix()}`;
 }

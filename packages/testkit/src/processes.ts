@@ -102,7 +102,11 @@ export function spawnService(opts: SpawnServiceOptions): ManagedProcess {
     });
   });
 
-  const tail = (count = 40) => lines.slice(-count).map((l) => l.line).join('\n');
+  const tail = (count = 40) =>
+    lines
+      .slice(-count)
+      .map((l) => l.line)
+      .join('\n');
   const matches = (match: LogMatch, line: LogLine) =>
     match instanceof RegExp ? match.test(line.line) : line.entry !== undefined && match(line.entry);
 
@@ -127,7 +131,9 @@ export function spawnService(opts: SpawnServiceOptions): ManagedProcess {
       void exited.then((s) => {
         if (!waiters.has(waiter)) return;
         done();
-        reject(new Error(`${opts.name} exited (code ${s.code}, signal ${s.signal}) before logging ${String(match)}; last lines:\n${tail()}`));
+        reject(
+          new Error(`${opts.name} exited (code ${s.code}, signal ${s.signal}) before logging ${String(match)}; last lines:\n${tail()}`),
+        );
       });
     });
   }

@@ -28,10 +28,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions)
     const remaining = Math.max(0, deadline - Date.now());
     const timer = new AbortController();
     try {
-      const value = await Promise.race([
-        Promise.resolve().then(fn),
-        delay(remaining, pending, { signal: timer.signal }),
-      ]);
+      const value = await Promise.race([Promise.resolve().then(fn), delay(remaining, pending, { signal: timer.signal })]);
       if (value === pending) {
         lastError = new Error(`the last call was still running at the deadline`);
       } else if (value) {

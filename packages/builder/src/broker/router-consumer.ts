@@ -108,14 +108,16 @@ export function createRouter(options: RouterOptions) {
       channel = ch;
       const reply = await ch.consume(topology.intakeQueue, (msg) => {
         if (!msg) return logger.warn('intake consumer cancelled by the broker');
-        chain = chain.then(() => route(ch, msg)).catch((err: unknown) => {
-          logger.error({ err }, 'routing failed; requeueing the event');
-          try {
-            ch.nack(msg, false, true);
-          } catch {
-            // channel gone
-          }
-        });
+        chain = chain
+          .then(() => route(ch, msg))
+          .catch((err: unknown) => {
+            logger.error({ err }, 'routing failed; requeueing the event');
+            try {
+              ch.nack(msg, false, true);
+            } catch {
+              // channel gone
+            }
+          });
       });
       consumerTag = reply.consumerTag;
     },

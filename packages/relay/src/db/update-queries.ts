@@ -26,7 +26,11 @@ export async function fetchUnpublished(
   limit: number,
   before?: number,
 ): Promise<StoredUpdate[]> {
-  return col.find(unpublishedFilter(held, partitions, before)).sort(OLDEST_FIRST).limit(limit).toArray();
+  return col
+    .find(unpublishedFilter(held, partitions, before))
+    .sort(OLDEST_FIRST)
+    .limit(limit)
+    .toArray();
 }
 
 /** Of these ids, the ones still unpublished (a change event may describe an Update already sent). */
@@ -42,7 +46,13 @@ export async function markPublished(col: Collection<StoredUpdate>, ids: ObjectId
 }
 
 /** Counts a broker rejection; parks the Update once it has been rejected `maxAttempts` times. */
-export async function recordRejection(col: Collection<StoredUpdate>, id: ObjectId, reason: string, maxAttempts: number, at: number): Promise<boolean> {
+export async function recordRejection(
+  col: Collection<StoredUpdate>,
+  id: ObjectId,
+  reason: string,
+  maxAttempts: number,
+  at: number,
+): Promise<boolean> {
   const doc = await col.findOneAndUpdate(
     { _id: id, published: false },
     { $inc: { publishAttempts: 1 } },
@@ -67,7 +77,11 @@ export interface BacklogSample {
 export async function sampleBacklog(col: Collection<StoredUpdate>): Promise<BacklogSample> {
   const [backlog, oldest, parked] = await Promise.all([
     col.countDocuments({ published: false, parked: { $exists: false } }),
-    col.find({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 } }).sort(OLDEST_FIRST).limit(1).next(),
+    col
+      .find({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 } })
+      .sort(OLDEST_FIRST)
+      .limit(1)
+      .next(),
     col.countDocuments({ published: false, parked: { $exists: true } }),
   ]);
   return { backlog, oldestCreatedAt: oldest?.createdAt ?? null, parked };
