@@ -15,3 +15,4 @@ export {
   type LogMatch,
   type ExitStatus,
 } from './processes';
+export { ferretdbBinary, startPrivateStandIn, type PrivateStandIn } from './private-stand-in';

@@ -1,0 +1,130 @@
+/**
+ * The relay under real faults: SIGKILL while draining, the broker closing its connections, a second
+ * relay dying and its partitions taken over.
+ */
+import { capabilities, closeBrokerConnectionsOf, waitFor } from '@chat3/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRelayFixture, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
+
+let fx: RelayFixture | undefined;
+
+afterEach(async () => {
+  await fx?.cleanUp();
+  fx = undefined;
+});
+
+const caps = await capabilities();
+/**
+ * The issue asks for 50 000. FerretDB scans the whole collection for every document an update touches
+ * (marking 500 of 20 000 takes ~4 s), so on the stand-in the same test runs with 3 000.
+ */
+const DRAIN = caps.server === 'mongodb' ? 50_000 : 3_000;
+if (DRAIN < 50_000) {
+  process.stderr.write(
+    `NOTE: relay crash test drains ${DRAIN} Updates instead of 50 000 on ${caps.server} (updates scan the collection)\n`,
+  );
+}
+
+const WINDOW = 400;
+
+function recipients(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `user_${i}`);
+}
+
+function traffic(count: number, users: string[]) {
+  return Array.from({ length: count }, (_, i) => makeUpdate(users[i % users.length]!, i));
+}
+
+function countById(messages: Array<{ properties: { messageId: string } }>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const m of messages) counts.set(m.properties.messageId, (counts.get(m.properties.messageId) ?? 0) + 1);
+  return counts;
+}
+
+describe('relay faults', () => {
+  it(`SIGKILL while draining ${DRAIN} Updates, then restart: all published, duplicates within one window`, async () => {
+    const f = (fx = await createRelayFixture('rkill'));
+    const docs = traffic(DRAIN, recipients(200));
+    await f.insert(docs);
+    const settings = { RELAY_WINDOW: String(WINDOW), RELAY_BATCH_SIZE: String(WINDOW / 2) };
+    const first = f.startRelay(settings);
+    await waitFor(async () => (await f.updates.countDocuments({ published: true })) >= DRAIN / 5, {
+      timeoutMs: 300_000,
+      message: 'a fifth of the backlog published',
+    });
+    first.kill('SIGKILL');
+    await first.exited;
+    expect(await f.updates.countDocuments({ published: false })).toBeGreaterThan(0);
+
+    f.startRelay({ ...settings, LEASE_TTL_MS: '1500' });
+    await f.waitAllPublished(600_000);
+    await f.waitReceived(
+      docs.map((d) => d._id),
+      60_000,
+    );
+    const duplicates = [...countById(f.collector.messages).values()].reduce((n, c) => n + c - 1, 0);
+    expect(duplicates).toBeLessThanOrEqual(WINDOW);
+  });
+
+  it('recovers when the broker closes its connections mid-drain, and loses nothing', async () => {
+    const f = (fx = await createRelayFixture('rclose'));
+    const docs = traffic(1_500, recipients(50));
+    const relay = f.startRelay({ RELAY_BATCH_SIZE: '100' });
+    await f.started(relay);
+    await f.insert(docs);
+    await waitFor(() => f.collector.messages.length > 100, { timeoutMs: 60_000, message: 'publishing started' });
+    const closed = await closeBrokerConnectionsOf(relay.pid, 'chat3 test: broker closes the relay');
+    expect(closed).toBeGreaterThan(0);
+    await relay.waitForLog((e) => e.msg === 'rabbitmq connection lost; reconnecting', 10_000);
+    await relay.waitForLog(
+      (e) => e.msg === 'rabbitmq connected' && relay.entries().filter((x) => x.msg === 'rabbitmq connected').length >= 2,
+      30_000,
+    );
+    await f.waitAllPublished(120_000);
+    await f.waitReceived(
+      docs.map((d) => d._id),
+      30_000,
+    );
+  });
+
+  it('when one of two relays dies, the other takes its partitions over and keeps each recipient in order', async () => {
+    const f = (fx = await createRelayFixture('rtwo'));
+    const settings = { RELAY_PARTITIONS: '8', LEASE_TTL_MS: '2000' };
+    const a = f.startRelay(settings);
+    const b = f.startRelay(settings);
+    await Promise.all([f.started(a), f.started(b)]);
+    const leases = f.database.db.collection('leases');
+    await waitFor(
+      async () => {
+        const owners = await leases.distinct('owner', { kind: 'lease', group: 'relay', expiresAt: { $gt: Date.now() } });
+        return owners.filter(Boolean).length === 2;
+      },
+      { timeoutMs: 30_000, message: 'both relays holding partitions' },
+    );
+
+    const users = recipients(40);
+    const docs = traffic(2_000, users);
+    const feeding = (async () => {
+      for (let i = 0; i < docs.length; i += 100) await f.insert(docs.slice(i, i + 100));
+    })();
+    await waitFor(() => f.collector.messages.length > 300, { timeoutMs: 60_000, message: 'publishing started' });
+    b.kill('SIGKILL');
+    await b.exited;
+    await feeding;
+
+    await waitFor(
+      async () =>
+        (await leases.countDocuments({ kind: 'lease', group: 'relay', owner: { $ne: null }, expiresAt: { $gt: Date.now() } })) === 8 &&
+        (await leases.distinct('owner', { kind: 'lease', group: 'relay', expiresAt: { $gt: Date.now() } })).filter(Boolean).length === 1,
+      { timeoutMs: 30_000, message: 'the survivor holding all 8 partitions' },
+    );
+    await f.waitAllPublished(120_000);
+    await f.waitReceived(
+      docs.map((d) => d._id),
+      30_000,
+    );
+    for (const [user, createdAt] of firstArrivalsByUser(f.collector.messages)) {
+      expect(createdAt, user).toEqual([...createdAt].sort((x, y) => x - y));
+    }
+  });
+});

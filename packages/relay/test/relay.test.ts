@@ -1,0 +1,104 @@
+/**
+ * The relay against the real RabbitMQ and the real MongoDB-compatible server: what it publishes, in
+ * which order, what it marks, and what it does with Updates it cannot publish.
+ */
+import { waitFor } from '@chat3/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRelayFixture, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
+
+let fx: RelayFixture;
+let relay: ReturnType<RelayFixture['startRelay']>;
+
+beforeAll(async () => {
+  fx = await createRelayFixture('relay');
+  relay = fx.startRelay({ RELAY_MAX_MESSAGE_BYTES: '65536' });
+  await fx.started(relay);
+});
+
+afterAll(async () => {
+  await fx?.cleanUp();
+});
+
+describe('relay', () => {
+  it('publishes an Update with the documented body and properties, then marks it published', async () => {
+    const doc = makeUpdate('carl', 1);
+    await fx.insert([doc]);
+    await fx.waitReceived([doc._id], 30_000);
+    const msg = fx.collector.messages.find((m) => m.properties.messageId === doc._id.toHexString())!;
+    expect(msg.routingKey).toBe('update.dialog.user.carl.messageupdate');
+    expect(msg.properties).toMatchObject({
+      contentType: 'application/json',
+      deliveryMode: 2,
+      messageId: doc._id.toHexString(),
+      type: 'MessageUpdate',
+      timestamp: Math.floor(doc.createdAt / 1000),
+      headers: { tenantId: 'tnt_test', userId: 'carl', eventType: 'message.create', eventId: doc.eventId },
+    });
+    expect(msg.body).toEqual({
+      _id: doc._id.toHexString(),
+      tenantId: 'tnt_test',
+      userId: 'carl',
+      userType: 'user',
+      entityId: 'dlg_1',
+      eventId: doc.eventId,
+      eventType: 'message.create',
+      dialogId: 'dlg_1',
+      updateType: 'MessageUpdate',
+      routingKey: doc.routingKey,
+      data: doc.data,
+      createdAt: doc.createdAt,
+    });
+    await fx.waitAllPublished(10_000);
+    const stored = await fx.updates.findOne({ _id: doc._id });
+    expect(stored?.published).toBe(true);
+    expect(stored?.publishedAt).toBeGreaterThanOrEqual(doc.createdAt);
+  });
+
+  it('publishes each recipient’s Updates in createdAt order while they keep arriving', async () => {
+    // As the builder writes them: interleaved recipients, createdAt increasing, in several batches.
+    const docs = Array.from({ length: 120 }, (_, i) => makeUpdate(['dana', 'erin', 'finn'][i % 3]!, i));
+    for (let i = 0; i < docs.length; i += 15) await fx.insert(docs.slice(i, i + 15));
+    await fx.waitReceived(
+      docs.map((d) => d._id),
+      30_000,
+    );
+    const arrivals = firstArrivalsByUser(fx.collector.messages.filter((m) => ['dana', 'erin', 'finn'].includes(m.body.userId)));
+    for (const [user, createdAt] of arrivals) expect(createdAt, user).toEqual([...createdAt].sort((a, b) => a - b));
+  });
+
+  it('parks an Update it can never publish, with the reason, and publishes the others', async () => {
+    const longKey = makeUpdate('x'.repeat(260), 1);
+    const tooBig = makeUpdate('gina', 2, {
+      data: { context: { eventType: 'x', entityId: 'y', includedSections: [] }, pad: 'z'.repeat(70_000) } as never,
+    });
+    const fine = makeUpdate('gina', 3);
+    await fx.insert([longKey, tooBig, fine]);
+    await fx.waitReceived([fine._id], 30_000);
+    await fx.waitAllPublished(10_000);
+    const parked = await fx.updates.find({ parked: { $exists: true } }).toArray();
+    expect(parked.map((p) => p._id.toHexString()).sort()).toEqual([longKey._id.toHexString(), tooBig._id.toHexString()].sort());
+    expect(parked.find((p) => p._id.equals(longKey._id))?.parked.reason).toMatch(/routing key/);
+    expect(parked.find((p) => p._id.equals(tooBig._id))?.parked.reason).toMatch(/body is \d+ bytes/);
+    expect(parked.every((p) => p.published === false)).toBe(true);
+    await waitFor(async () => (await fx.metric(relay, 'chat3_relay_parked')) === 2, { timeoutMs: 10_000, message: 'parked gauge at 2' });
+  });
+
+  it('counts Updates for recipients without a queue as unroutable, and still marks them published', async () => {
+    const before = await fx.metric(relay, 'chat3_relay_unroutable_total');
+    // The collector binds update.#; a second exchange-level route is not needed: bind nothing for this key.
+    await fx.collector.close();
+    const lonely = makeUpdate('nobody_listens', 1);
+    await fx.insert([lonely]);
+    await fx.waitAllPublished(30_000);
+    expect(await fx.metric(relay, 'chat3_relay_unroutable_total')).toBeGreaterThan(before);
+  });
+
+  it('exposes mode, partitions, backlog and lag', async () => {
+    expect(await fx.metric(relay, 'chat3_relay_owned_partitions')).toBe(4);
+    const mode = await fx.metric(relay, 'chat3_relay_mode\\{mode="polling"\\}');
+    const streaming = await fx.metric(relay, 'chat3_relay_mode\\{mode="change-stream"\\}');
+    expect(mode + streaming).toBe(1);
+    expect(await fx.metric(relay, 'chat3_relay_backlog')).toBeGreaterThanOrEqual(0);
+    expect(await fx.metric(relay, 'chat3_relay_published_lag_seconds')).toBeGreaterThanOrEqual(0);
+  });
+});
