@@ -7,6 +7,7 @@
  * closes the connection. Anything not acked by then is redelivered to another instance.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock, type EmittedStats } from '@chat3/core';
 import {
   connectAmqp,
@@ -59,6 +60,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
     messageStatuses: config.MESSAGE_STATUSES_COLLECTION,
   });
   const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
+  const instanceId = `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
   const publisher = createConfirmPublisher(logger.child({ component: 'publisher' }));
 
@@ -136,7 +138,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
       }
       amqp = await connectAmqp({
         url: config.RABBITMQ_URL,
-        name: `chat3-builder ${config.BUILDER_INSTANCE_ID}`,
+        name: `chat3-builder ${instanceId}`,
         logger,
         onFatal,
         async onConnect(model) {
@@ -152,7 +154,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
         collection: db.collection<LeaseDoc>(config.LEASES_COLLECTION),
         group: `builder:${config.BUILDER_QUEUE}`,
         partitions: config.BUILDER_PARTITIONS,
-        instanceId: `${config.BUILDER_INSTANCE_ID}-${randomUUID().slice(0, 8)}`,
+        instanceId,
         ttlMs: config.LEASE_TTL_MS,
         logger: logger.child({ component: 'leases' }),
         onAcquire: async (p) => {

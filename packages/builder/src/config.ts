@@ -1,5 +1,4 @@
 /** The builder's environment (SPEC §7), validated once in main.ts. */
-import { hostname } from 'node:os';
 import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
 import { z } from 'zod';
 
@@ -22,7 +21,7 @@ export const builderEnvSchema = z.object({
     .default('true')
     .transform((v) => v === 'true')
     .describe('create the read-model indexes the builder queries by (Chat3 may own them instead)'),
-  BUILDER_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`).describe('lease owner id; unique per instance'),
+  BUILDER_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
   USERS_COLLECTION: z.string().min(1).default('users').describe('read model: users'),
   DIALOGS_COLLECTION: z.string().min(1).default('dialogs').describe('read model: dialogs'),
   DIALOG_MEMBERS_COLLECTION: z.string().min(1).default('dialogmembers').describe('read model: dialog memberships'),

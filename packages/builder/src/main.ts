@@ -1,6 +1,7 @@
 /**
  * Builder entry point: config, clients, signals. The only file that touches `process`.
  */
+import { hostname } from 'node:os';
 import { ConfigError, connectMongo, createLogger, createOpsServer, createShutdown, type Logger } from '@chat3/runtime';
 import { createBuilder } from './builder';
 import { loadBuilderConfig, type BuilderConfig } from './config';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   let config: BuilderConfig;
   try {
     config = loadBuilderConfig(process.env);
+    config.BUILDER_INSTANCE_ID ??= `${hostname()}-${process.pid}`;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`chat3-builder: ${err.message}\n`);

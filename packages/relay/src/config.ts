@@ -1,5 +1,4 @@
 /** The relay's environment (SPEC §7), validated once in main.ts. */
-import { hostname } from 'node:os';
 import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
 import { z } from 'zod';
 
@@ -20,7 +19,7 @@ export const relayEnvSchema = z.object({
   RELAY_MAX_MESSAGE_BYTES: intVar(16 * 1024 * 1024, 1_024, 512 * 1024 * 1024, 'larger Update bodies are parked, not published'),
   RELAY_MAX_ATTEMPTS: intVar(5, 1, 1_000, 'broker rejections before an Update is parked'),
   RELAY_STATS_INTERVAL_MS: intVar(2_000, 100, 600_000, 'how often backlog, lag and parked gauges are sampled'),
-  RELAY_INSTANCE_ID: z.string().min(1).default(`${hostname()}-${process.pid}`).describe('lease owner id; unique per instance'),
+  RELAY_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
 });
 
 export type RelayConfig = z.output<typeof relayEnvSchema>;

@@ -1,6 +1,7 @@
 /**
  * Relay entry point: config, clients, signals. The only file that touches `process`.
  */
+import { hostname } from 'node:os';
 import { ConfigError, connectMongo, createLogger, createOpsServer, createShutdown } from '@chat3/runtime';
 import { loadRelayConfig, type RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   let config: RelayConfig;
   try {
     config = loadRelayConfig(process.env);
+    config.RELAY_INSTANCE_ID ??= `${hostname()}-${process.pid}`;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`chat3-relay: ${err.message}\n`);

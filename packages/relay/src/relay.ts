@@ -7,6 +7,7 @@
  * in-flight message be confirmed and marked, hands the leases back and closes the connection.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { UPDATE_INDEXES, createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
@@ -59,7 +60,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
   const db = mongo.db(config.MONGODB_DB);
   const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION);
   const leaseCol = db.collection<LeaseDoc>(config.LEASES_COLLECTION);
-  const instanceId = `${config.RELAY_INSTANCE_ID}-${randomUUID().slice(0, 8)}`;
+  const instanceId = `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const clock = createMonotonicClock();
   const draining = new Set<number>();
   let leases: LeaseManager | undefined;

@@ -60,7 +60,7 @@ export function describeConfig(schema: z.ZodObject): Array<{ name: string; defau
     const def = (field as z.ZodType).safeParse(undefined);
     return {
       name,
-      default: def.success ? String(def.data) : '(required)',
+      default: !def.success ? '(required)' : def.data === undefined ? '(none)' : String(def.data),
       description: (field as z.ZodType).description ?? '',
     };
   });
