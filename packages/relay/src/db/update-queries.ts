@@ -77,11 +77,8 @@ export interface BacklogSample {
 export async function sampleBacklog(col: Collection<StoredUpdate>): Promise<BacklogSample> {
   const [backlog, oldest, parked] = await Promise.all([
     col.countDocuments({ published: false, parked: { $exists: false } }),
-    col
-      .find({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 } })
-      .sort(OLDEST_FIRST)
-      .limit(1)
-      .next(),
+    // findOne, not find().next(): a cursor left open pins a server connection (FerretDB never times it out).
+    col.findOne({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 }, sort: OLDEST_FIRST }),
     col.countDocuments({ published: false, parked: { $exists: true } }),
   ]);
   return { backlog, oldestCreatedAt: oldest?.createdAt ?? null, parked };
