@@ -12,6 +12,8 @@
 # else its SQLite handler. Measured here, marking 500 of 20 000 documents takes 4 s on PostgreSQL and
 # 80 s on SQLite (FerretDB scans the collection for every updated document), and SQLite answers
 # concurrent writers with "database is locked". CHAT3_FERRETDB_HANDLER=sqlite|postgresql forces one.
+# FerretDB's PostgreSQL pool is capped at 20 connections (its default, 50, exhausted PostgreSQL's 100
+# as soon as a second instance ran, and a FerretDB that cannot get a connection hangs every request).
 # FerretDB lacks change streams, transactions, partial/TTL indexes and atomic findAndModify under
 # concurrency; the testkit probes for those and gates the tests that need them.
 set -euo pipefail
@@ -26,7 +28,7 @@ FERRETDB_PIDFILE="$FERRETDB_DIR/ferretdb.pid"
 FERRETDB_PORTFILE="$FERRETDB_DIR/ferretdb.port"
 FERRETDB_LOG="$FERRETDB_DIR/ferretdb.log"
 FERRETDB_HANDLERFILE="$FERRETDB_DIR/ferretdb.handler"
-FERRETDB_PG_URL="${CHAT3_FERRETDB_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/chat3_ferretdb?sslmode=disable}"
+FERRETDB_PG_URL="${CHAT3_FERRETDB_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/chat3_ferretdb?sslmode=disable&pool_max_conns=20}"
 
 # Sets FERRETDB_HANDLER_FLAGS; creates the PostgreSQL database (UTF8, C locale) when needed.
 ferretdb_choose_handler() {

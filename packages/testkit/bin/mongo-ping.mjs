@@ -12,7 +12,8 @@ const deadline = Date.now() + Number(waitArg);
 let lastError;
 do {
   // directConnection: a replica set that is not initiated yet still answers ping.
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_500, connectTimeoutMS: 1_500, directConnection: true });
+  // socketTimeoutMS: a server that accepts connections but never answers (a hung FerretDB) must fail too.
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1_500, connectTimeoutMS: 1_500, socketTimeoutMS: 3_000, directConnection: true });
   try {
     await client.db('admin').command({ ping: 1 });
     await client.close();
