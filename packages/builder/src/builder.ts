@@ -18,6 +18,7 @@ import {
   type LeaseDoc,
   type LeaseManager,
   type Logger,
+  retryingStartup,
 } from '@chat3/runtime';
 import type { Document, MongoClient } from 'mongodb';
 import { createBatchProcessor, BatchAbortedError } from './batch-processor';
@@ -129,13 +130,15 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
 
   return {
     async start() {
-      await ensureIndexes(updates, UPDATE_INDEXES, logger);
-      await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
-      if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
-        for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {
-          await ensureIndexes(readModel[name as keyof typeof readModel] as never, specs, logger);
+      await retryingStartup('indexes', logger, async () => {
+        await ensureIndexes(updates, UPDATE_INDEXES, logger);
+        await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
+        if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
+          for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {
+            await ensureIndexes(readModel[name as keyof typeof readModel] as never, specs, logger);
+          }
         }
-      }
+      });
       amqp = await connectAmqp({
         url: config.RABBITMQ_URL,
         name: `chat3-builder ${instanceId}`,
@@ -167,7 +170,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
           metrics.ownedPartitions.set(consumer.held().length);
         },
       });
-      await leases.start();
+      await retryingStartup('leases', logger, () => leases!.start());
       logger.info({ partitions: consumer.held(), queue: config.BUILDER_QUEUE }, 'builder started');
     },
 

@@ -2,7 +2,7 @@
  * Builder entry point: config, clients, signals. The only file that touches `process`.
  */
 import { hostname } from 'node:os';
-import { ConfigError, connectMongo, createLogger, createOpsServer, createShutdown, type Logger } from '@chat3/runtime';
+import { ConfigError, connectMongo, retryingStartup, createLogger, createOpsServer, createShutdown, type Logger } from '@chat3/runtime';
 import { createBuilder } from './builder';
 import { loadBuilderConfig, type BuilderConfig } from './config';
 import { createBuilderMetrics } from './metrics';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
 
   const metrics = createBuilderMetrics();
-  const mongo = await connectMongo(config.MONGODB_URI, { appName: 'chat3-builder', logger });
+  const mongo = await retryingStartup('mongodb', logger, () => connectMongo(config.MONGODB_URI, { appName: 'chat3-builder', logger }));
   const builder = createBuilder({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the builder topology') });
   const ops = createOpsServer({
     port: config.METRICS_PORT,

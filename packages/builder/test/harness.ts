@@ -109,18 +109,16 @@ export async function createBuilderFixture(prefix: string) {
   }
 
   async function seedUsers(users: Array<{ userId: string; type?: string }>): Promise<void> {
-    await database.db
-      .collection('users')
-      .insertMany(
-        users.map((u) => ({
-          tenantId: 'tnt_test',
-          userId: u.userId,
-          type: u.type ?? 'user',
-          name: u.userId,
-          meta: {},
-          createdAt: Date.now(),
-        })),
-      );
+    await database.db.collection('users').insertMany(
+      users.map((u) => ({
+        tenantId: 'tnt_test',
+        userId: u.userId,
+        type: u.type ?? 'user',
+        name: u.userId,
+        meta: {},
+        createdAt: Date.now(),
+      })),
+    );
   }
 
   /** Waits until the Updates of `eventIds` number `count`. */

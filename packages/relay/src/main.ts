@@ -2,7 +2,7 @@
  * Relay entry point: config, clients, signals. The only file that touches `process`.
  */
 import { hostname } from 'node:os';
-import { ConfigError, connectMongo, createLogger, createOpsServer, createShutdown } from '@chat3/runtime';
+import { ConfigError, connectMongo, retryingStartup, createLogger, createOpsServer, createShutdown } from '@chat3/runtime';
 import { loadRelayConfig, type RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
 import { createRelay } from './relay';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
 
   const metrics = createRelayMetrics();
-  const mongo = await connectMongo(config.MONGODB_URI, { appName: 'chat3-relay', logger });
+  const mongo = await retryingStartup('mongodb', logger, () => connectMongo(config.MONGODB_URI, { appName: 'chat3-relay', logger }));
   const relay = createRelay({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the relay') });
   const ops = createOpsServer({
     port: config.METRICS_PORT,

@@ -18,6 +18,7 @@ import {
   type LeaseDoc,
   type LeaseManager,
   type Logger,
+  retryingStartup,
 } from '@chat3/runtime';
 import type { MongoClient } from 'mongodb';
 import { createUpdatePublisher } from './broker/update-publisher';
@@ -166,7 +167,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
 
   return {
     async start() {
-      await ensureIndexes(updates as never, UPDATE_INDEXES, logger);
+      await retryingStartup('indexes', logger, () => ensureIndexes(updates as never, UPDATE_INDEXES, logger));
       amqp = await connectAmqp({
         url: config.RABBITMQ_URL,
         name: `chat3-relay ${instanceId}`,
@@ -174,7 +175,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
         onFatal,
         onConnect: (model) => publisher.attach(model),
       });
-      enterMode(await chooseMode());
+      enterMode(await retryingStartup('mode', logger, chooseMode));
       leases = createLeaseManager({
         collection: leaseCol,
         group: GROUP,
@@ -195,7 +196,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
           metrics.ownedPartitions.set(held().length);
         },
       });
-      await leases.start();
+      await retryingStartup('leases', logger, () => leases!.start());
       backgroundLoop = background();
       logger.info({ instanceId, mode, partitions: held() }, 'relay started');
     },

@@ -22,3 +22,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
   });
 }
+
+/**
+ * Runs `attempt` until it succeeds, waiting with backoff after each retryable failure (start-up steps:
+ * the database or broker may still be coming up). A non-retryable failure is thrown at once.
+ */
+export async function retrying<T>(
+  attempt: () => Promise<T>,
+  options: { isRetryable: (err: unknown) => boolean; onRetry: (err: unknown, delayMs: number) => void; signal?: AbortSignal },
+): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!options.isRetryable(err) || options.signal?.aborted) throw err;
+      const delay = backoffDelay(n, { baseMs: 200, maxMs: 10_000 });
+      options.onRetry(err, delay);
+      await sleep(delay, options.signal);
+    }
+  }
+}

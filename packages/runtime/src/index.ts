@@ -8,3 +8,4 @@ export * from './mongo';
 export * from './ops-server';
 export * from './shutdown';
 export * from './indexes';
+export * from './startup';
