@@ -21,7 +21,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FERRETDB_VERSION=v1.24.2
-FERRETDB_BIN="$CHAT3_STATE_DIR/bin/ferretdb-$FERRETDB_VERSION"
+# "-p1": our build carries one patch (see ferretdb_patch); the suffix makes older, unpatched builds rebuild.
+FERRETDB_BIN="$CHAT3_STATE_DIR/bin/ferretdb-$FERRETDB_VERSION-p1"
 FERRETDB_DIR="$CHAT3_STATE_DIR/ferretdb"
 FERRETDB_DATA="$FERRETDB_DIR/data"
 FERRETDB_PIDFILE="$FERRETDB_DIR/ferretdb.pid"
@@ -49,6 +50,20 @@ ferretdb_choose_handler() {
   printf '%s' "${FERRETDB_HANDLER_FLAGS[0]#--handler=}" >"$FERRETDB_HANDLERFILE"
 }
 
+# FerretDB 1.24's `update` handler defers closing each statement's query iterator to the end of the
+# whole command (`defer closer.Close()` inside its loop). On PostgreSQL every open iterator of a
+# matched `multi: false` statement pins a pool connection, so one update command of N statements holds N
+# connections, and a few concurrent ones (16 lease upserts, a simulator bulk) exhaust the pool and
+# deadlock FerretDB for good: every later request waits forever for a connection. The patch closes each
+# statement's iterator as soon as that statement is done. It changes no behaviour a client can see.
+ferretdb_patch() {
+  local file="$1/internal/handler/msg_update.go"
+  grep -q $'^\t\tdefer closer.Close()$' "$file" || die "FerretDB patch: $file no longer has the line it fixes"
+  sed -i -e $'/^\t\tdefer closer.Close()$/d' \
+    -e $'s/^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)$/&\\n\t\tcloser.Close()/' "$file"
+  grep -q $'^\t\tcloser.Close()$' "$file" || die "FerretDB patch: could not insert the per-statement close into $file"
+}
+
 ferretdb_build() {
   [[ -x "$FERRETDB_BIN" ]] && return 0
   command -v go >/dev/null ||
@@ -69,6 +84,7 @@ ferretdb_build() {
   chmod -R u+w "$work/src"
   # The module zip lacks the generated version file; without it the binary panics at start.
   printf '%s' "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  ferretdb_patch "$work/src"
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$work/src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -o "$FERRETDB_BIN.tmp.$$" ./cmd/ferretdb) >&2
   mv -f "$FERRETDB_BIN.tmp.$$" "$FERRETDB_BIN"
