@@ -10,7 +10,7 @@
  * Environment: MONGODB_URI, MONGODB_DB (default chat3), UPDATES_COLLECTION (default updates).
  */
 import { parseArgs } from 'node:util';
-import { MongoClient, type Filter, type Document } from 'mongodb';
+import { MongoClient, type Collection, type Filter, type Document } from 'mongodb';
 import { redactUrl } from '@chat3/runtime';
 
 const { values } = parseArgs({
@@ -44,6 +44,38 @@ function toMs(value: string): number {
   return ms;
 }
 
+/**
+ * One ordered bulk of `updateOne`s by `_id`, oldest first, rather than one `updateMany`: a multi-document
+ * update is not atomic, and a relay running alongside would see (and publish) whichever documents it had
+ * already flipped, in the server's storage order. Flipped oldest first, each recipient's Updates become
+ * unpublished in `createdAt` order, so they are sent again in that order.
+ */
+export async function republish(
+  updates: Collection,
+  filter: Filter<Document>,
+  chunk = 1_000,
+): Promise<{ matched: number; republishing: number }> {
+  const ids = await updates
+    .find(filter, { projection: { _id: 1 } })
+    .sort({ createdAt: 1, _id: 1 })
+    .map((d) => d._id)
+    .toArray();
+  let republishing = 0;
+  for (let i = 0; i < ids.length; i += chunk) {
+    const result = await updates.bulkWrite(
+      ids.slice(i, i + chunk).map((_id) => ({
+        updateOne: {
+          filter: { _id },
+          update: { $set: { published: false, publishedAt: null }, $unset: { parked: '', publishAttempts: '' } },
+        },
+      })),
+      { ordered: true },
+    );
+    republishing += result.modifiedCount;
+  }
+  return { matched: ids.length, republishing };
+}
+
 async function main(): Promise<void> {
   const uri = process.env.MONGODB_URI;
   if (!uri) throw new Error('MONGODB_URI is required');
@@ -56,11 +88,8 @@ async function main(): Promise<void> {
     const matching = await updates.countDocuments(filter);
     process.stderr.write(`${redactUrl(uri)}: ${matching} Updates match ${JSON.stringify(filter)}\n`);
     if (values['dry-run']) return;
-    const result = await updates.updateMany(filter, {
-      $set: { published: false, publishedAt: null },
-      $unset: { parked: '', publishAttempts: '' },
-    });
-    process.stdout.write(`${JSON.stringify({ matched: result.matchedCount, republishing: result.modifiedCount })}\n`);
+    const result = await republish(updates, filter);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await client.close();
   }

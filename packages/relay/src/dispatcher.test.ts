@@ -95,8 +95,16 @@ describe('dispatcher', () => {
     const a = update('carl', 1);
     const h = harness();
     await Promise.all([h.dispatcher.dispatch([a]), h.dispatcher.dispatch([a])]);
-    await h.dispatcher.dispatch([a]);
+    await h.dispatcher.dispatch([a], { verify: true });
     expect(h.sent).toEqual([a._id.toHexString()]);
+  });
+
+  it('publishes again what a sweep finds unpublished after it was published (republished by an operator)', async () => {
+    const a = update('carl', 1);
+    const h = harness();
+    await h.dispatcher.dispatch([a]);
+    await h.dispatcher.dispatch([a]);
+    expect(h.sent).toEqual([a._id.toHexString(), a._id.toHexString()]);
   });
 
   it('skips change events whose Update is already published', async () => {

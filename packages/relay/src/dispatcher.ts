@@ -2,14 +2,18 @@
  * The one path from "an unpublished Update was found" to "published: true". Every source (backlog
  * sweep, polling, change stream, safety-net sweep) hands its batches here.
  *
- * For each batch, in submission order: drop Updates already in flight or just published (sources
- * overlap), and, for change-stream batches, those the database says are no longer unpublished; drop
+ * For each batch, in submission order: drop Updates already in flight (sources overlap), and, for
+ * change-stream batches, those just published or that the database says are no longer unpublished; drop
  * Updates of partitions this instance does not hold; park what can never be published; publish the
  * rest in `createdAt` order. Confirms are awaited in parallel with the next batch's publishing. Then,
  * only for confirmed messages: `updateMany({_id: {$in}, published: false}, {$set: {published: true}})`.
  *
  * Failure: a nack counts towards parking; a closed channel or a timeout leaves the Update unpublished
  * for the next sweep; nothing is ever marked without a confirm.
+ *
+ * A sweep's page is authoritative: it was read after the sweeper took the in-flight set, so every Update
+ * on it was unpublished when read, even one this relay published an hour ago (an operator ran
+ * `pnpm republish`). Only change events, which can be stale, consult the recently-published set.
  */
 import { relayPartitionOf, toWireMessage, unpublishableReason } from '@chat3/core';
 import { backoffDelay, errorMessage, isRetryable, sleep, type Logger } from '@chat3/runtime';
@@ -42,7 +46,7 @@ export interface DispatcherOptions {
   clock: () => number;
   metrics: RelayMetrics;
   logger: Logger;
-  /** How many recently published ids to remember for de-duplication across sources. */
+  /** How many recently published ids to remember for skipping stale change events. */
   recentCapacity?: number;
 }
 
@@ -186,16 +190,19 @@ export function createDispatcher(options: DispatcherOptions) {
   return {
     /**
      * Publishes a batch; resolves when every message is confirmed and marked, or known to need
-     * another attempt. `verify` re-checks `published` first (change-stream batches).
+     * another attempt. `verify` marks a batch of change events, which may be stale: Updates published
+     * recently are skipped and `published` is re-checked first. Without it (a sweep's page) only what
+     * is in flight is skipped.
      */
     dispatch(docs: readonly StoredUpdate[], { verify = false } = {}): Promise<DispatchResult> {
       const fresh: StoredUpdate[] = [];
       for (const doc of [...docs].sort(byCreatedAt)) {
         const id = doc._id.toHexString();
-        if (inFlight.has(id) || recent.has(id)) {
+        if (inFlight.has(id) || (verify && recent.has(id))) {
           metrics.duplicatesSkipped.inc();
           continue;
         }
+        recent.delete(id);
         hold(id, partitionOf(doc));
         fresh.push(doc);
       }

@@ -2,7 +2,9 @@
  * The relay against the real RabbitMQ and the real MongoDB-compatible server: what it publishes, in
  * which order, what it marks, and what it does with Updates it cannot publish.
  */
-import { waitFor } from '@chat3/testkit';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { repoRoot, waitFor } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayFixture, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
 
@@ -11,7 +13,8 @@ let relay: ReturnType<RelayFixture['startRelay']>;
 
 beforeAll(async () => {
   fx = await createRelayFixture('relay');
-  relay = fx.startRelay({ RELAY_MAX_MESSAGE_BYTES: '65536' });
+  // A small page, so the re-publish test below re-publishes more than one page of Updates.
+  relay = fx.startRelay({ RELAY_MAX_MESSAGE_BYTES: '65536', RELAY_BATCH_SIZE: '50' });
   await fx.started(relay);
 });
 
@@ -64,6 +67,34 @@ describe('relay', () => {
     );
     const arrivals = firstArrivalsByUser(fx.collector.messages.filter((m) => ['dana', 'erin', 'finn'].includes(m.body.userId)));
     for (const [user, createdAt] of arrivals) expect(createdAt, user).toEqual([...createdAt].sort((a, b) => a - b));
+  });
+
+  it('publishes again what an operator re-publishes while it runs (pnpm republish), then carries on', async () => {
+    const docs = Array.from({ length: 120 }, (_, i) => makeUpdate('ivan', i));
+    await fx.insert(docs);
+    await fx.waitReceived(
+      docs.map((d) => d._id),
+      30_000,
+    );
+    await fx.waitAllPublished(10_000);
+
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/republish.ts', '--user', 'ivan'], {
+      cwd: repoRoot,
+      env: { ...process.env, MONGODB_URI: fx.database.uri, MONGODB_DB: fx.database.name },
+    });
+    expect(JSON.parse(stdout)).toEqual({ matched: 120, republishing: 120 });
+    const after = makeUpdate('jill', 1);
+    await fx.insert([after]);
+
+    const copies = (id: string) => fx.collector.messages.filter((m) => m.properties.messageId === id).length;
+    await waitFor(() => docs.every((d) => copies(d._id.toHexString()) >= 2), {
+      timeoutMs: 30_000,
+      message: 'every re-published Update sent again',
+    });
+    await fx.waitReceived([after._id], 30_000);
+    await fx.waitAllPublished(10_000);
+    const second = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(docs.length);
+    expect(second.map((m) => m.body.createdAt)).toEqual(docs.map((d) => d.createdAt));
   });
 
   it('parks an Update it can never publish, with the reason, and publishes the others', async () => {
