@@ -21,8 +21,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FERRETDB_VERSION=v1.24.2
-# "-p1": our build carries one patch (see ferretdb_patch); the suffix makes older, unpatched builds rebuild.
-FERRETDB_BIN="$CHAT3_STATE_DIR/bin/ferretdb-$FERRETDB_VERSION-p1"
+# "-p3": our build carries a patch (see ferretdb_patch); the suffix makes older builds rebuild.
+FERRETDB_BIN="$CHAT3_STATE_DIR/bin/ferretdb-$FERRETDB_VERSION-p3"
 FERRETDB_DIR="$CHAT3_STATE_DIR/ferretdb"
 FERRETDB_DATA="$FERRETDB_DIR/data"
 FERRETDB_PIDFILE="$FERRETDB_DIR/ferretdb.pid"
@@ -50,18 +50,27 @@ ferretdb_choose_handler() {
   printf '%s' "${FERRETDB_HANDLER_FLAGS[0]#--handler=}" >"$FERRETDB_HANDLERFILE"
 }
 
-# FerretDB 1.24's `update` handler defers closing each statement's query iterator to the end of the
-# whole command (`defer closer.Close()` inside its loop). On PostgreSQL every open iterator of a
-# matched `multi: false` statement pins a pool connection, so one update command of N statements holds N
-# connections, and a few concurrent ones (16 lease upserts, a simulator bulk) exhaust the pool and
-# deadlock FerretDB for good: every later request waits forever for a connection. The patch closes each
-# statement's iterator as soon as that statement is done. It changes no behaviour a client can see.
+# FerretDB 1.24 updates a document while the query that found it still holds its PostgreSQL connection:
+# common.UpdateDocument iterates the query's rows and writes each match through a second connection
+# from the same pool (and the `update` handler even keeps every statement's rows open until the whole
+# command ends). So N concurrent updates hold N connections and wait for N more; once they fill the
+# pool (20 here), every later request waits forever and FerretDB is dead until restarted. The builder's
+# concurrent per-user stats writes, a bulk of lease upserts or the simulator's bulks all got there.
+# The patch reads the matched documents first and closes the query (releasing its connection) before
+# writing. Nothing a client can see changes; it is our stand-in's fix, not a product workaround.
 ferretdb_patch() {
-  local file="$1/internal/handler/msg_update.go"
-  grep -q $'^\t\tdefer closer.Close()$' "$file" || die "FerretDB patch: $file no longer has the line it fixes"
-  sed -i -e $'/^\t\tdefer closer.Close()$/d' \
-    -e $'s/^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)$/&\\n\t\tcloser.Close()/' "$file"
-  grep -q $'^\t\tcloser.Close()$' "$file" || die "FerretDB patch: could not insert the per-statement close into $file"
+  local file="$1/internal/handler/common/update.go" anchor=$'\tresult := new(UpdateResult)'
+  [[ "$(grep -cxF "$anchor" "$file")" == 1 ]] || die "FerretDB patch: $file no longer has the line it patches"
+  awk -v anchor="$anchor" '{ print } $0 == anchor {
+    print "\t// chat3-updates patch: read the matches and release the query connection before writing."
+    print "\tdocs, err := iterator.ConsumeValues(iter)"
+    print "\tif err != nil {"
+    print "\t\treturn nil, lazyerrors.Error(err)"
+    print "\t}"
+    print "\titer = iterator.Values(iterator.ForSlice(docs))"
+    print "\tdefer iter.Close()"
+  }' "$file" >"$file.patched"
+  mv -f "$file.patched" "$file"
 }
 
 ferretdb_build() {
