@@ -24,7 +24,7 @@ import { redactUrl } from '@chat3/runtime';
 import { MongoClient, type Db } from 'mongodb';
 import { brokerVersion, connectBroker, deleteExchange, deleteQueue } from './bench/builder-broker';
 import { writeReadModel } from './bench/builder-read-model';
-import { fmt, summarize } from './bench/builder-report';
+import { fmt, summarize } from './bench/report';
 import { playTraffic, type PlayStats } from './bench/builder-traffic';
 import { pickSampleUsers, startSampleConsumer, type SampleConsumer } from './bench/demo-consumers';
 import { scrapeMetrics, startService, type ServiceProcess } from './bench/demo-processes';

@@ -1,4 +1,4 @@
-/** Statistics and plain-text report helpers for the builder benchmark and the demo. */
+/** Statistics and plain-text report helpers for the benchmarks and the demo. */
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -21,10 +21,12 @@ export interface Summary {
   p90: number;
   p99: number;
   max: number;
+  mean: number;
 }
 
 export function summarize(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
   return {
     count: sorted.length,
     min: sorted[0] ?? Number.NaN,
@@ -32,6 +34,7 @@ export function summarize(values: readonly number[]): Summary {
     p90: percentileSorted(sorted, 90),
     p99: percentileSorted(sorted, 99),
     max: sorted.at(-1) ?? Number.NaN,
+    mean: sorted.length ? sum / sorted.length : Number.NaN,
   };
 }
 
@@ -44,6 +47,10 @@ export function round(value: number, digits = 1): number {
 export function fmt(value: number, digits = 0): string {
   if (!Number.isFinite(value)) return 'n/a';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function pct(ratio: number): string {
+  return Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)} %` : 'n/a';
 }
 
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
