@@ -69,14 +69,16 @@ describe('builder faults', () => {
   it('a builder killed mid-batch and restarted writes every event’s Updates exactly once', async () => {
     const f = (fx = await createBuilderFixture('bkill'));
     const dialogs = await seedDialogs(f, 20, 5);
-    const events = trafficFor(dialogs, 1_500);
+    const events = trafficFor(dialogs, 3_000);
     const expected = expectedUpdates(dialogs, events);
 
+    // The whole backlog is queued before the builder starts, so it cannot finish before the kill lands.
+    await f.declareIntake();
+    for (const e of events) await f.publish(e, 'message.update.tnt_test');
     const first = f.startBuilder({ BUILDER_BATCH_SIZE: '100' });
     await f.started(first);
-    for (const e of events) await f.publish(e, 'message.update.tnt_test');
-    // Kill it while it is writing: some Updates exist, many do not.
-    await waitFor(async () => (await f.updates.countDocuments({})) > expected / 10, { timeoutMs: 60_000, message: 'first Updates' });
+    // Kill it while it is writing: as soon as the first batch landed, so most batches are still to come.
+    await waitFor(async () => (await f.updates.countDocuments({})) > 0, { timeoutMs: 60_000, intervalMs: 5, message: 'first Updates' });
     first.kill('SIGKILL');
     const { signal } = await first.exited;
     expect(signal).toBe('SIGKILL');

@@ -3,6 +3,7 @@
  * read model written the way Chat3 writes it, event bodies, and builder processes to start and kill.
  */
 import { randomBytes } from 'node:crypto';
+import { assertBuilderTopology, builderTopology } from '../src/index';
 import { createBrokerHelper, createTestDatabase, spawnService, testEnv, uniqueName, waitFor, type ManagedProcess } from '@chat3/testkit';
 
 export function eventId(): string {
@@ -68,6 +69,11 @@ export async function createBuilderFixture(prefix: string) {
 
   async function started(proc: ManagedProcess): Promise<void> {
     await proc.waitForLog((e) => e.msg === 'builder started', 60_000);
+  }
+
+  /** The builder's queues as it declares them (4 partitions), so events can queue up before it starts. */
+  async function declareIntake(): Promise<void> {
+    await assertBuilderTopology(broker.channel, builderTopology(exchange, queue, 4));
   }
 
   async function publish(body: unknown, routingKey = 'test.event.tnt_test'): Promise<void> {
@@ -151,6 +157,7 @@ export async function createBuilderFixture(prefix: string) {
     updates,
     startBuilder,
     started,
+    declareIntake,
     publish,
     publishRaw,
     seedDialog,
