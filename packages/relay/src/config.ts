@@ -18,7 +18,12 @@ export const relayEnvSchema = z.object({
   RELAY_CONFIRM_TIMEOUT_MS: intVar(15_000, 100, 600_000, 'a confirm that takes longer fails the message (it is sent again)'),
   RELAY_MAX_MESSAGE_BYTES: intVar(16 * 1024 * 1024, 1_024, 512 * 1024 * 1024, 'larger Update bodies are parked, not published'),
   RELAY_MAX_ATTEMPTS: intVar(5, 1, 1_000, 'broker rejections before an Update is parked'),
-  RELAY_STATS_INTERVAL_MS: intVar(2_000, 100, 600_000, 'how often backlog, lag and parked gauges are sampled'),
+  RELAY_STATS_INTERVAL_MS: intVar(
+    2_000,
+    100,
+    600_000,
+    'how often backlog, lag and parked gauges are sampled (less often when sampling itself is slow: at most a fifth of the time)',
+  ),
   RELAY_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
 });
 
