@@ -19,9 +19,6 @@
  * BUILDER_* environment variables (except BUILDER_QUEUE and BUILDER_INSTANCE_ID) reach the builder's
  * config, e.g. BUILDER_BATCH_SIZE=1000 pnpm bench:builder.
  */
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock } from '@chat3/core';
 import {
   builderTopology,
@@ -36,7 +33,9 @@ import { createSimulation, ensureReadModelIndexes, sendEvents, type TrafficStep 
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { MongoClient, type Db } from 'mongodb';
 import { startBaselineWorker, type BaselineCounts } from './bench/builder-baseline';
-import { brokerVersion, connectBroker, createIntake, deleteExchange, deleteQueue } from './bench/builder-broker';
+import { connectBroker, createIntake } from './bench/broker';
+import { commandLine, describeEnvironment, numFlag, parseFlags, reportHeader, sleep, within } from './bench/common';
+import { createRegistry, exitWhenDone, startInProcess, trackFatal } from './bench/lifecycle';
 import { monitorCommands, type CommandTiming } from './bench/db-timing';
 import { copyReadModel, writeReadModel } from './bench/builder-read-model';
 import { countBy, fmt, median, round, roundAll, summarize, table, type Summary } from './bench/report';
@@ -45,34 +44,18 @@ import { playTraffic, publishTimes } from './bench/builder-traffic';
 // ---------------------------------------------------------------------------------------------------
 // Flags
 
-const { values: flags } = parseArgs({
-  options: {
-    events: { type: 'string' },
-    users: { type: 'string' },
-    dialogs: { type: 'string' },
-    seed: { type: 'string' },
-    repeat: { type: 'string' },
-    rate: { type: 'string' },
-    'latency-seconds': { type: 'string' },
-    'baseline-seconds': { type: 'string' },
-    'no-baseline-stats': { type: 'boolean', default: false },
-    quick: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-  strict: true,
+const flags = parseFlags(import.meta.url, {
+  events: { type: 'string' },
+  users: { type: 'string' },
+  dialogs: { type: 'string' },
+  seed: { type: 'string' },
+  repeat: { type: 'string' },
+  rate: { type: 'string' },
+  'latency-seconds': { type: 'string' },
+  'baseline-seconds': { type: 'string' },
+  'no-baseline-stats': { type: 'boolean', default: false },
+  quick: { type: 'boolean', default: false },
 });
-
-if (flags.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
-  process.exit(0);
-}
-
-function numFlag(name: string, raw: string | undefined, def: number, min: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${raw}`);
-  return n;
-}
 
 const quick = flags.quick ?? false;
 const params = {
@@ -93,7 +76,6 @@ const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://localhost:5672';
 const RUN_ID = `${Date.now().toString(36)}_${process.pid}`;
 const MAX_EVENT_BYTES = 1_048_576;
 const log = (msg: string) => process.stderr.write(`[bench-builder] ${msg}\n`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const status = (met: boolean) => (met ? 'MET' : 'MISSED');
 
 /** BUILDER_* tuning from the environment; names are always the benchmark's own. */
@@ -102,21 +84,14 @@ const builderEnv = Object.fromEntries(
 );
 
 // ---------------------------------------------------------------------------------------------------
-// Failure plumbing: a builder's onFatal, a worker error or an unhandled rejection ends the run.
+// Failure plumbing: a builder's onFatal, a worker error, an unhandled rejection or a signal ends the run.
 
-let fatal: Error | undefined;
-process.on('unhandledRejection', (err) => {
-  fatal ??= err instanceof Error ? err : new Error(String(err));
-  log(`unhandled rejection: ${fatal.stack ?? fatal.message}`);
-});
-function checkFatal(): void {
-  if (fatal) throw fatal;
-}
+const fatal = trackFatal(log);
 
 // ---------------------------------------------------------------------------------------------------
 // Clean-up registry: every database, exchange and queue is registered when it is named.
 
-const created = { dbs: new Set<string>(), exchanges: new Set<string>(), queues: new Set<string>() };
+const created = createRegistry();
 let mongo: MongoClient | undefined;
 let admin: ChannelModel | undefined;
 
@@ -127,24 +102,7 @@ async function dropDb(name: string): Promise<void> {
 }
 
 async function dropBroker(queues: readonly string[], exchanges: readonly string[]): Promise<void> {
-  if (!admin) return;
-  for (const q of queues) {
-    await deleteQueue(admin, q);
-    created.queues.delete(q);
-  }
-  for (const e of exchanges) {
-    await deleteExchange(admin, e);
-    created.exchanges.delete(e);
-  }
-}
-
-async function cleanupAll(): Promise<void> {
-  for (const name of [...created.dbs]) await dropDb(name).catch((err) => log(`could not drop database ${name}: ${String(err)}`));
-  if (admin) {
-    for (const q of [...created.queues]) await deleteQueue(admin, q).catch((err) => log(`could not delete queue ${q}: ${String(err)}`));
-    for (const e of [...created.exchanges])
-      await deleteExchange(admin, e).catch((err) => log(`could not delete exchange ${e}: ${String(err)}`));
-  }
+  if (admin) await created.dropBroker(admin, queues, exchanges);
 }
 
 function names(label: string) {
@@ -231,25 +189,14 @@ async function startBuilder(n: { db: string; exchange: string; queue: string }, 
     observeSeconds(v);
   }) as typeof metrics.batchDuration.observe;
 
-  const builder = createBuilder({
-    config,
-    mongo: client,
-    metrics,
-    logger: createSilentLogger(),
-    onFatal: (err) => {
-      fatal ??= err;
-    },
-  });
-  const t0 = performance.now();
-  await builder.start();
+  const { t0, stop } = await startInProcess(client, fatal, (deps) => createBuilder({ config, metrics, ...deps }));
   const deadline = performance.now() + 60_000;
   while ((await sum(metrics.ownedPartitions)) < config.BUILDER_PARTITIONS) {
-    checkFatal();
+    fatal.check();
     if (performance.now() > deadline) throw new Error(`builder ${label} did not take its ${config.BUILDER_PARTITIONS} partitions in 60 s`);
     await sleep(20);
   }
   const readyMs = performance.now() - t0;
-  let stopped: Promise<void> | undefined;
   return {
     config,
     metrics,
@@ -258,11 +205,7 @@ async function startBuilder(n: { db: string; exchange: string; queue: string }, 
     readyMs,
     topology,
     timing,
-    stop: () =>
-      (stopped ??= (async () => {
-        await builder.stop();
-        await client.close();
-      })()),
+    stop,
     dropTopology: () => dropBroker(queues, exchanges),
   };
 }
@@ -281,15 +224,6 @@ async function publishAll(ch: ConfirmChannel, exchange: string, steps: readonly 
   }
   await Promise.all(pending);
   return performance.now() - t;
-}
-
-/** Rejects when `promise` has not settled within `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -324,7 +258,7 @@ async function probeDatabase(): Promise<void> {
 async function waitCount(count: () => Promise<number> | number, target: number, timeoutMs: number, everyMs = 5) {
   const started = performance.now();
   for (;;) {
-    checkFatal();
+    fatal.check();
     const n = await count();
     const now = performance.now();
     if (n >= target) return { reached: true, count: n, at: now };
@@ -351,6 +285,21 @@ interface ThroughputRun {
   batchSizes?: number[];
   batchSeconds?: number[];
   db?: CommandTiming[];
+}
+
+/** The baseline worker on its own intake queue, bound to the measurement's events exchange. */
+async function startBaseline(n: { exchange: string; queue: string }, db: Db, worker: ChannelModel) {
+  await updateIndexes(db);
+  await createIntake(admin!, n.exchange, n.queue);
+  return startBaselineWorker({
+    model: worker,
+    queue: n.queue,
+    db,
+    clock: createMonotonicClock(),
+    maxEventBytes: MAX_EVENT_BYTES,
+    stats: params.baselineStats,
+    onError: (err) => log(`baseline worker error: ${String(err)}`),
+  });
 }
 
 async function builderThroughput(rep: number, template: Db, steps: readonly TrafficStep[], ch: ConfirmChannel): Promise<ThroughputRun> {
@@ -410,17 +359,7 @@ async function baselineThroughput(
   const n = names(`o_tp${rep}`);
   created.queues.add(n.queue);
   const db = await freshReadModel(n.db, template);
-  await updateIndexes(db);
-  await createIntake(admin!, n.exchange, n.queue);
-  const baseline = await startBaselineWorker({
-    model: worker,
-    queue: n.queue,
-    db,
-    clock: createMonotonicClock(),
-    maxEventBytes: MAX_EVENT_BYTES,
-    stats: params.baselineStats,
-    onError: (err) => log(`baseline worker error: ${String(err)}`),
-  });
+  const baseline = await startBaseline(n, db, worker);
   try {
     const t0 = performance.now();
     const publishMs = await publishAll(ch, n.exchange, steps);
@@ -494,17 +433,7 @@ async function measureLatency(system: 'builder' | 'baseline', rep: number, rate:
     cleanupBroker = b.dropTopology;
   } else {
     created.queues.add(n.queue);
-    await updateIndexes(db);
-    await createIntake(admin!, n.exchange, n.queue);
-    const w = await startBaselineWorker({
-      model: worker,
-      queue: n.queue,
-      db,
-      clock: createMonotonicClock(),
-      maxEventBytes: MAX_EVENT_BYTES,
-      stats: params.baselineStats,
-      onError: (err) => log(`baseline worker error: ${String(err)}`),
-    });
+    const w = await startBaseline(n, db, worker);
     processed = () => w.counts.processed;
     stop = w.stop;
     cleanupBroker = () => dropBroker([n.queue], [n.exchange]);
@@ -555,33 +484,11 @@ async function measureLatency(system: 'builder' | 'baseline', rep: number, rate:
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Environment
-
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('model name'));
-    return line ? line.split(':')[1]!.trim() : (os.cpus()[0]?.model ?? 'unknown');
-  } catch {
-    return os.cpus()[0]?.model ?? 'unknown';
-  }
-}
-
-async function mongoServer(client: MongoClient): Promise<string> {
-  const info = await client.db('admin').command({ buildInfo: 1 });
-  if (info.ferretdbVersion) return `FerretDB ${String(info.ferretdbVersion)} (reports MongoDB ${String(info.version)})`;
-  return `MongoDB ${String(info.version)}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   if (!MONGODB_URI) throw new Error('MONGODB_URI is required (run through `pnpm bench:builder`, which starts the services)');
   const wallStart = performance.now();
-  const args = process.argv.slice(2);
-  const command = `tsx scripts/bench-builder.ts${args.length ? ` ${args.join(' ')}` : ''}`;
-  const via = process.env.npm_lifecycle_event ? `pnpm ${process.env.npm_lifecycle_event} → ` : '';
+  const command = commandLine('scripts/bench-builder.ts');
 
   mongo = newClient('chat3-builder-bench setup');
   await mongo.connect();
@@ -595,18 +502,9 @@ async function main(): Promise<void> {
   const publisherConn = await connectBroker(RABBITMQ_URL, `bench-builder publisher ${RUN_ID}`);
   const workerConn = await connectBroker(RABBITMQ_URL, `bench-builder baseline ${RUN_ID}`);
   const ch = await publisherConn.createConfirmChannel();
-  ch.on('error', (err: Error) => {
-    fatal ??= err;
-  });
+  ch.on('error', (err: Error) => fatal.set(err));
   try {
-    const env = {
-      cpu: cpuModel(),
-      cores: os.cpus().length,
-      ramGiB: round(os.totalmem() / 2 ** 30, 1),
-      node: process.version,
-      mongo: await mongoServer(mongo),
-      rabbitmq: brokerVersion(publisherConn),
-    };
+    const env = await describeEnvironment(mongo, publisherConn);
     const probe = loadBuilderConfig({ ...builderEnv, MONGODB_URI });
     log(`${env.mongo}; ${env.rabbitmq}; ${params.events} events, ${params.repeat}× repeat`);
 
@@ -698,12 +596,7 @@ async function main(): Promise<void> {
     const mid = (runs: ThroughputRun[]) => [...runs].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(runs.length / 2)]!;
     const bMid = mid(builderRuns);
     const oMid = mid(baselineRuns);
-    const out: string[] = [];
-    out.push('# Builder benchmark');
-    out.push('');
-    out.push(`command   ${via}${command}`);
-    out.push(`hardware  ${env.cpu}, ${env.cores} cores, ${env.ramGiB} GiB RAM`);
-    out.push(`software  Node ${env.node}; ${env.mongo}; ${env.rabbitmq}`);
+    const out = reportHeader('Builder benchmark', command, env);
     out.push(
       `builder   batch ${probe.BUILDER_BATCH_SIZE}, wait ${probe.BUILDER_BATCH_WAIT_MS} ms, ${probe.BUILDER_PARTITIONS} partitions, ` +
         `prefetch ${probe.BUILDER_PREFETCH}${Object.keys(builderEnv).length ? `; env ${JSON.stringify(builderEnv)}` : ''}`,
@@ -817,7 +710,7 @@ async function main(): Promise<void> {
     });
     const json = {
       bench: 'builder',
-      command: `${via}${command}`,
+      command,
       params,
       env: { ...env, mongoUri: redactUrl(MONGODB_URI), builderEnv },
       builderConfig: {
@@ -867,20 +760,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(json)}\n`);
   } finally {
     probeReady = false;
-    await cleanupAll();
+    await created.cleanupAll(dropDb, admin, log);
     for (const c of [publisherConn, workerConn, admin]) await c.close().catch(() => undefined);
     await mongo.close().catch(() => undefined);
   }
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    fatal ??= new Error(`interrupted (${signal}); cleaning up`);
-    log(`${signal}: cleaning up (send it again to exit at once)`);
-  });
 }
 
 /** Ends a run that cannot go on: broker objects are removed, databases (the server is not answering) named. */
@@ -890,10 +773,7 @@ async function abortRun(reason: string): Promise<void> {
   aborting = true;
   log(`${reason}; cleaning up the broker and exiting`);
   setTimeout(() => process.exit(1), 30_000).unref();
-  if (admin) {
-    for (const q of [...created.queues]) await deleteQueue(admin, q).catch(() => undefined);
-    for (const e of [...created.exchanges]) await deleteExchange(admin, e).catch(() => undefined);
-  }
+  if (admin) await created.deleteAllBroker(admin, () => undefined);
   if (created.dbs.size > 0) log(`left behind (drop them once the server answers): ${[...created.dbs].join(', ')}`);
   process.exit(1);
 }
@@ -908,16 +788,4 @@ setTimeout(() => {
   void abortRun(`watchdog: no result after ${Math.round(watchdogMs / 60_000)} min`);
 }, watchdogMs).unref();
 
-main().then(
-  () => {
-    if (fatal) {
-      log(`failed: ${fatal.stack ?? fatal.message}`);
-      process.exit(1);
-    }
-    process.exit(0);
-  },
-  (err: unknown) => {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main(), fatal, log);

@@ -14,9 +14,6 @@
  * RELAY_* environment variables (except RELAY_MODE) are passed to the relay's config, e.g.
  * RELAY_BATCH_SIZE=1000 pnpm bench:relay.
  */
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { UPDATE_INDEXES, createMonotonicClock, toWireMessage, type UpdateDraft, type WireMessage } from '@chat3/core';
 import {
   createRelay,
@@ -32,15 +29,9 @@ import {
 import { createSilentLogger, ensureIndexes, redactUrl } from '@chat3/runtime';
 import type { ChannelModel } from 'amqplib';
 import { MongoClient, ObjectId, type Collection, type Db } from 'mongodb';
-import {
-  brokerVersion,
-  connectBroker,
-  createTopology,
-  deleteExchange,
-  deleteQueue,
-  publishWindowed,
-  queueDepth,
-} from './bench/relay-broker';
+import { connectBroker, createTopology, publishWindowed, queueDepth } from './bench/broker';
+import { commandLine, describeEnvironment, numFlag, parseFlags, reportHeader, sleep } from './bench/common';
+import { createRegistry, exitWhenDone, startInProcess, trackFatal } from './bench/lifecycle';
 import { monitorCommands, type CommandTiming } from './bench/db-timing';
 import { runNaiveRelay, type NaiveResult } from './bench/relay-naive';
 import { fmt, median, pct, round, summarize, table } from './bench/report';
@@ -49,40 +40,24 @@ import { createUpdateStream } from './bench/relay-workload';
 // ---------------------------------------------------------------------------------------------------
 // Flags
 
-const { values: flags } = parseArgs({
-  options: {
-    updates: { type: 'string' },
-    repeat: { type: 'string' },
-    'naive-seconds': { type: 'string' },
-    'lag-seconds': { type: 'string' },
-    loads: { type: 'string' },
-    seed: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-  strict: true,
+const flags = parseFlags(import.meta.url, {
+  updates: { type: 'string' },
+  repeat: { type: 'string' },
+  'naive-seconds': { type: 'string' },
+  'lag-seconds': { type: 'string' },
+  loads: { type: 'string' },
+  seed: { type: 'string' },
+  quick: { type: 'boolean', default: false },
 });
-
-if (flags.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
-  process.exit(0);
-}
-
-function intFlag(name: string, raw: string | undefined, def: number, min: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${raw}`);
-  return n;
-}
 
 const quick = flags.quick ?? false;
 const params = {
-  updates: Math.floor(intFlag('updates', flags.updates, quick ? 500 : 3000, 1)),
-  repeat: Math.floor(intFlag('repeat', flags.repeat, quick ? 1 : 3, 1)),
-  naiveSeconds: intFlag('naive-seconds', flags['naive-seconds'], quick ? 4 : 20, 0.5),
-  lagSeconds: intFlag('lag-seconds', flags['lag-seconds'], quick ? 3 : 10, 0.5),
-  loads: (flags.loads ?? '25,50,75').split(',').map((s) => intFlag('loads', s.trim(), 0, 1)),
-  seed: Math.floor(intFlag('seed', flags.seed, 1, 0)),
+  updates: Math.floor(numFlag('updates', flags.updates, quick ? 500 : 3000, 1)),
+  repeat: Math.floor(numFlag('repeat', flags.repeat, quick ? 1 : 3, 1)),
+  naiveSeconds: numFlag('naive-seconds', flags['naive-seconds'], quick ? 4 : 20, 0.5),
+  lagSeconds: numFlag('lag-seconds', flags['lag-seconds'], quick ? 3 : 10, 0.5),
+  loads: (flags.loads ?? '25,50,75').split(',').map((s) => numFlag('loads', s.trim(), 0, 1)),
+  seed: Math.floor(numFlag('seed', flags.seed, 1, 0)),
   quick,
 };
 
@@ -90,27 +65,19 @@ const MONGODB_URI = process.env.MONGODB_URI ?? '';
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://localhost:5672';
 const RUN_ID = `${Date.now().toString(36)}_${process.pid}`;
 const log = (msg: string) => process.stderr.write(`[bench-relay] ${msg}\n`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** RELAY_* tuning from the environment, so a run can try other settings; the mode is always polling. */
 const relayEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('RELAY_') && k !== 'RELAY_MODE'));
 
 // ---------------------------------------------------------------------------------------------------
-// Failure plumbing: a relay's onFatal or an unhandled rejection ends the run (after cleanup).
+// Failure plumbing: a relay's onFatal, an unhandled rejection or a signal ends the run (after cleanup).
 
-let fatal: Error | undefined;
-process.on('unhandledRejection', (err) => {
-  fatal ??= err instanceof Error ? err : new Error(String(err));
-  log(`unhandled rejection: ${fatal.stack ?? fatal.message}`);
-});
-function checkFatal(): void {
-  if (fatal) throw fatal;
-}
+const fatal = trackFatal(log);
 
 // ---------------------------------------------------------------------------------------------------
 // Cleanup registry: every database, exchange and queue is registered the moment it is named.
 
-const created = { dbs: new Set<string>(), exchanges: new Set<string>(), queues: new Set<string>() };
+const created = createRegistry();
 let setupClient: MongoClient | undefined;
 let admin: ChannelModel | undefined;
 
@@ -121,20 +88,7 @@ async function dropDb(name: string): Promise<void> {
 }
 
 async function dropTopology(exchange: string, queue: string): Promise<void> {
-  if (!admin) return;
-  await deleteQueue(admin, queue);
-  created.queues.delete(queue);
-  await deleteExchange(admin, exchange);
-  created.exchanges.delete(exchange);
-}
-
-async function cleanupAll(): Promise<void> {
-  for (const name of [...created.dbs]) await dropDb(name).catch((err) => log(`could not drop database ${name}: ${String(err)}`));
-  if (admin) {
-    for (const q of [...created.queues]) await deleteQueue(admin, q).catch((err) => log(`could not delete queue ${q}: ${String(err)}`));
-    for (const e of [...created.exchanges])
-      await deleteExchange(admin, e).catch((err) => log(`could not delete exchange ${e}: ${String(err)}`));
-  }
+  if (admin) await created.dropBroker(admin, [queue], [exchange]);
 }
 
 function names(label: string) {
@@ -196,31 +150,8 @@ async function startRelay(db: string, exchange: string, label: string) {
   await client.connect();
   const monitor = monitorCommands(client);
   const metrics = createRelayMetrics({ defaultMetrics: false });
-  const relay = createRelay({
-    config,
-    mongo: client,
-    metrics,
-    logger: createSilentLogger(),
-    onFatal: (err) => {
-      fatal ??= err;
-    },
-  });
-  const t0 = performance.now();
-  await relay.start();
-  const startMs = performance.now() - t0;
-  let stopped: Promise<void> | undefined;
-  return {
-    config,
-    metrics,
-    monitor,
-    t0,
-    startMs,
-    stop: () =>
-      (stopped ??= (async () => {
-        await relay.stop();
-        await client.close();
-      })()),
-  };
+  const { t0, startMs, stop } = await startInProcess(client, fatal, (deps) => createRelay({ config, metrics, ...deps }));
+  return { config, metrics, monitor, t0, startMs, stop };
 }
 
 type RunningRelay = Awaited<ReturnType<typeof startRelay>>;
@@ -230,7 +161,7 @@ async function waitPublished(relay: RunningRelay, target: number, timeoutMs: num
   const deadline = performance.now() + timeoutMs;
   let firstAt: number | undefined;
   for (;;) {
-    checkFatal();
+    fatal.check();
     const n = await counter(relay.metrics.published);
     const now = performance.now();
     if (n > 0 && firstAt === undefined) firstAt = now;
@@ -430,7 +361,7 @@ async function measureLag(loadPct: number, rate: number, seconds: number, seed: 
     const durationMs = seconds * 1000;
     let inserted = 0;
     while (inserted < total) {
-      checkFatal();
+      fatal.check();
       const elapsed = performance.now() - started;
       const due = Math.min(total, Math.floor((rate * Math.min(elapsed, durationMs)) / 1000));
       if (due > inserted) {
@@ -484,23 +415,6 @@ async function measureLag(loadPct: number, rate: number, seconds: number, seed: 
 // ---------------------------------------------------------------------------------------------------
 // Environment
 
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('model name'));
-    return line ? line.split(':')[1]!.trim() : (os.cpus()[0]?.model ?? 'unknown');
-  } catch {
-    return os.cpus()[0]?.model ?? 'unknown';
-  }
-}
-
-async function mongoServer(client: MongoClient): Promise<string> {
-  const info = await client.db('admin').command({ buildInfo: 1 });
-  if (info.ferretdbVersion) return `FerretDB ${String(info.ferretdbVersion)} (reports MongoDB ${String(info.version)})`;
-  return `MongoDB ${String(info.version)}`;
-}
-
 async function changeStreamsSupported(client: MongoClient): Promise<boolean> {
   const probe = client.db(`bench_relay_${RUN_ID}_probe`).collection('probe').watch([], { maxAwaitTimeMS: 1 });
   created.dbs.add(`bench_relay_${RUN_ID}_probe`);
@@ -536,8 +450,7 @@ const status = (met: boolean) => (met ? 'MET' : 'MISSED');
 async function main(): Promise<void> {
   if (!MONGODB_URI) throw new Error('MONGODB_URI is required (run through `pnpm bench:relay`, which starts the services)');
   const wallStart = performance.now();
-  const command = `tsx scripts/bench-relay.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
-  const via = process.env.npm_lifecycle_event ? `pnpm ${process.env.npm_lifecycle_event} → ` : '';
+  const command = commandLine('scripts/bench-relay.ts');
 
   setupClient = await MongoClient.connect(MONGODB_URI, {
     serverSelectionTimeoutMS: 5_000,
@@ -548,12 +461,7 @@ async function main(): Promise<void> {
   const broker = await connectBroker(RABBITMQ_URL, `bench-relay publisher ${RUN_ID}`);
   try {
     const env = {
-      cpu: cpuModel(),
-      cores: os.cpus().length,
-      ramGiB: round(os.totalmem() / 2 ** 30, 1),
-      node: process.version,
-      mongo: await mongoServer(setupClient),
-      rabbitmq: brokerVersion(broker),
+      ...(await describeEnvironment(setupClient, broker)),
       changeStreams: await changeStreamsSupported(setupClient),
     };
     const probeConfig = relayConfig('probe', 'probe', 'probe');
@@ -610,12 +518,7 @@ async function main(): Promise<void> {
     const ratio = drainRate / ceiling;
     const vsNaive = drainRate / naive.rate;
     const lagGoalMs = probeConfig.RELAY_POLL_INTERVAL_MS + 50;
-    const out: string[] = [];
-    out.push('# Relay benchmark');
-    out.push('');
-    out.push(`command   ${via}${command}`);
-    out.push(`hardware  ${env.cpu}, ${env.cores} cores, ${env.ramGiB} GiB RAM`);
-    out.push(`software  Node ${env.node}; ${env.mongo}; ${env.rabbitmq}`);
+    const out = reportHeader('Relay benchmark', command, env);
     out.push(
       `relay     polling, batch ${probeConfig.RELAY_BATCH_SIZE}, window ${window}, poll ${probeConfig.RELAY_POLL_INTERVAL_MS} ms, ` +
         `${probeConfig.RELAY_PARTITIONS} partitions${Object.keys(relayEnv).length ? `; env ${JSON.stringify(relayEnv)}` : ''}`,
@@ -766,7 +669,7 @@ async function main(): Promise<void> {
 
     const json = {
       bench: 'relay',
-      command: `${via}${command}`,
+      command,
       params,
       env: { ...env, mongoUri: redactUrl(MONGODB_URI), relayEnv },
       relayConfig: {
@@ -817,7 +720,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(json)}\n`);
   } finally {
-    await cleanupAll();
+    await created.cleanupAll(dropDb, admin, log);
     await broker.close().catch(() => undefined);
     await admin.close().catch(() => undefined);
     await setupClient.close().catch(() => undefined);
@@ -826,16 +729,6 @@ async function main(): Promise<void> {
 
 function mapRound<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, 2) : v])) as T;
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    fatal ??= new Error(`interrupted (${signal}); cleaning up`);
-    log(`${signal}: cleaning up (send it again to exit at once)`);
-  });
 }
 
 // A hung server (FerretDB has been seen to stop answering under concurrent DDL) must not hang the run forever.
@@ -847,19 +740,7 @@ setTimeout(() => {
   log(`watchdog: no result after ${Math.round(watchdogMs / 60_000)} min; is the database answering? cleaning up and exiting`);
   const hardExit = setTimeout(() => process.exit(1), 30_000);
   hardExit.unref();
-  cleanupAll().finally(() => process.exit(1));
+  created.cleanupAll(dropDb, admin, log).finally(() => process.exit(1));
 }, watchdogMs).unref();
 
-main().then(
-  () => {
-    if (fatal) {
-      log(`failed: ${fatal.stack ?? fatal.message}`);
-      process.exit(1);
-    }
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+exitWhenDone(main(), fatal, log);

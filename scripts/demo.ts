@@ -15,58 +15,50 @@
  * The default rate is what the relay keeps up with on the FerretDB stand-in (polling; every update there
  * scans the collection): about 7 Updates per event, a lag of a few seconds. Higher rates want MongoDB.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createSimulation, ensureReadModelIndexes } from '@chat3/simulator';
 import { redactUrl } from '@chat3/runtime';
 import { MongoClient, type Db } from 'mongodb';
-import { brokerVersion, connectBroker, deleteExchange, deleteQueue } from './bench/builder-broker';
+import { brokerVersion, connectBroker, deleteExchange, deleteQueue } from './bench/broker';
 import { writeReadModel } from './bench/builder-read-model';
+import { numFlag, parseFlags, sleep, within } from './bench/common';
 import { fmt, summarize } from './bench/report';
 import { playTraffic, type PlayStats } from './bench/builder-traffic';
 import { pickSampleUsers, startSampleConsumer, type SampleConsumer } from './bench/demo-consumers';
 import { scrapeMetrics, startService, type ServiceProcess } from './bench/demo-processes';
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    rate: { type: 'string' },
-    users: { type: 'string' },
-    dialogs: { type: 'string' },
-    seed: { type: 'string' },
-    'drain-timeout': { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-  strict: true,
+const flags = parseFlags(import.meta.url, {
+  duration: { type: 'string' },
+  rate: { type: 'string' },
+  users: { type: 'string' },
+  dialogs: { type: 'string' },
+  seed: { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  keep: { type: 'boolean', default: false },
 });
 
-if (flags.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
-  process.exit(0);
+function readParams() {
+  return {
+    durationS: numFlag('duration', flags.duration, 20, 1),
+    rate: numFlag('rate', flags.rate, 20, 0.1),
+    users: Math.floor(numFlag('users', flags.users, 200, 2)),
+    dialogs: Math.floor(numFlag('dialogs', flags.dialogs, 100, 1)),
+    seed: Math.floor(numFlag('seed', flags.seed, 1, 0)),
+    drainTimeoutS: numFlag('drain-timeout', flags['drain-timeout'], 60, 1),
+    keep: flags.keep ?? false,
+  };
 }
 
-function numFlag(name: string, raw: string | undefined, def: number, min: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) {
-    process.stderr.write(`demo: --${name} must be a number ≥ ${min}, got ${raw}\n`);
-    process.exit(2);
-  }
-  return n;
+/** A bad flag is a usage error: one line on stderr and exit code 2, no stack trace. */
+let params: ReturnType<typeof readParams>;
+try {
+  params = readParams();
+} catch (err) {
+  process.stderr.write(`demo: ${(err as Error).message}\n`);
+  process.exit(2);
 }
-
-const params = {
-  durationS: numFlag('duration', flags.duration, 20, 1),
-  rate: numFlag('rate', flags.rate, 20, 0.1),
-  users: Math.floor(numFlag('users', flags.users, 200, 2)),
-  dialogs: Math.floor(numFlag('dialogs', flags.dialogs, 100, 1)),
-  seed: Math.floor(numFlag('seed', flags.seed, 1, 0)),
-  drainTimeoutS: numFlag('drain-timeout', flags['drain-timeout'], 60, 1),
-  keep: flags.keep ?? false,
-};
 
 const REPO = resolve(import.meta.dirname, '..');
 const MONGODB_URI = process.env.MONGODB_URI ?? '';
@@ -85,7 +77,6 @@ const DIR = join(os.tmpdir(), `chat3-demo-${STAMP}`);
 const TTY = process.stdout.isTTY === true;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // Ctrl-C: the first stops everything and cleans up; another one, a few seconds later, exits at once (the
 // children are killed on exit). A terminal delivers Ctrl-C to every process of the foreground group and
@@ -137,15 +128,6 @@ function progressLine(elapsedS: number, p: Progress, phase: string): string {
     `${phase} ${fmt(elapsedS, 1).padStart(5)} s | events in ${p.events} (builder took ${p.consumed}) | ` +
     `Updates built ${p.built} | published ${p.published} | backlog ${p.backlog} | lag ${fmt(p.lagS, 1)} s`
   );
-}
-
-/** Rejects when `promise` has not settled within `ms`: a wedged database must not hang the demo. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

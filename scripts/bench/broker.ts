@@ -1,15 +1,17 @@
 /**
- * RabbitMQ side of the relay benchmark: the per-measurement topology (a topic exchange plus one
- * non-durable queue bound with `update.#`, so every measurement makes the broker route and enqueue the
- * same way) and the raw-publish ceiling (confirm channel, a window of unconfirmed messages, confirms
- * batched by the broker's `multiple` acks), with no database involved.
+ * RabbitMQ helpers for the benchmarks and the demo: connections, versions, the per-measurement topologies
+ * and their clean-up, and the relay benchmark's raw-publish ceiling (confirm channel, a window of
+ * unconfirmed messages, confirms batched by the broker's `multiple` acks), with no database involved.
  */
 import { once } from 'node:events';
-import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { WireMessage } from '@chat3/core';
 
+/** A named connection; its 'error' events are swallowed (the 'close' that follows fails what is using it). */
 export async function connectBroker(url: string, name: string): Promise<ChannelModel> {
-  return amqplib.connect(url, { clientProperties: { connection_name: name } });
+  const model = await amqplib.connect(url, { clientProperties: { connection_name: name } });
+  model.on('error', () => undefined);
+  return model;
 }
 
 export function brokerVersion(model: ChannelModel): string {
@@ -17,8 +19,8 @@ export function brokerVersion(model: ChannelModel): string {
   return `${String(props.product ?? 'unknown')} ${String(props.version ?? '?')}`;
 }
 
-/** Each call runs on its own channel, so a failed operation cannot poison the next one. */
-async function withChannel<T>(model: ChannelModel, fn: (ch: amqplib.Channel) => Promise<T>): Promise<T> {
+/** Each call on its own channel, so a failed operation (404, 406) cannot poison the next one. */
+async function withChannel<T>(model: ChannelModel, fn: (ch: Channel) => Promise<T>): Promise<T> {
   const ch = await model.createChannel();
   ch.on('error', () => undefined);
   try {
@@ -28,6 +30,19 @@ async function withChannel<T>(model: ChannelModel, fn: (ch: amqplib.Channel) => 
   }
 }
 
+/** A topic exchange and one queue bound `#`: the baseline worker's intake. */
+export async function createIntake(model: ChannelModel, exchange: string, queue: string): Promise<void> {
+  await withChannel(model, async (ch) => {
+    await ch.assertExchange(exchange, 'topic', { durable: true });
+    await ch.assertQueue(queue, { durable: true });
+    await ch.bindQueue(queue, exchange, '#');
+  });
+}
+
+/**
+ * The relay benchmark's topology: a topic exchange plus one non-durable queue bound with `update.#`, so
+ * every measurement makes the broker route and enqueue the same way.
+ */
 export async function createTopology(model: ChannelModel, exchange: string, queue: string): Promise<void> {
   await withChannel(model, async (ch) => {
     await ch.assertExchange(exchange, 'topic', { durable: true });
@@ -36,6 +51,7 @@ export async function createTopology(model: ChannelModel, exchange: string, queu
   });
 }
 
+/** Messages waiting in a queue; rejects when it does not exist. */
 export async function queueDepth(model: ChannelModel, queue: string): Promise<number> {
   return withChannel(model, async (ch) => (await ch.checkQueue(queue)).messageCount);
 }
