@@ -8,7 +8,17 @@ import type { Action } from './mix';
 import type { Random } from './prng';
 import type { ReadModelWrite } from './read-model-writes';
 import type { SimClock } from './sim-clock';
-import type { SimDialog, SimMember, SimMessage, SimUser, TenantWorld } from './world-state';
+import {
+  dialogRow,
+  memberRow,
+  messageRow,
+  userRow,
+  type SimDialog,
+  type SimMember,
+  type SimMessage,
+  type SimUser,
+  type TenantWorld,
+} from './world-state';
 
 export interface StepDraft {
   writes: ReadModelWrite[];
@@ -105,47 +115,19 @@ export class ActionContext {
 
 // Snapshots as Chat3 puts them in `data`: the row without the tenant (the body names it).
 
-export const dialogSnapshot = (d: SimDialog): Snapshot => ({
-  dialogId: d.dialogId,
-  name: d.name,
-  createdBy: d.createdBy,
-  createdAt: d.createdAt,
-  updatedAt: d.updatedAt,
-  meta: { ...d.meta },
-});
+function withoutTenant<Row extends { tenantId: string }>({ tenantId: _tenant, ...row }: Row): Snapshot {
+  return { ...row };
+}
 
-export const memberSnapshot = (m: SimMember): Snapshot => ({
-  userId: m.userId,
-  dialogId: m.dialogId,
-  meta: { ...m.meta },
-  unreadCount: m.unreadCount,
-  lastSeenAt: m.lastSeenAt,
-  lastMessageAt: m.lastMessageAt,
-  isActive: m.isActive,
-  createdAt: m.createdAt,
-});
+export const dialogSnapshot = (d: SimDialog): Snapshot => withoutTenant(dialogRow(d));
+
+export const memberSnapshot = (m: SimMember): Snapshot => withoutTenant(memberRow(m));
 
 /** Full message snapshot, or just its header so the builder reads content and meta from `messages`. */
 export const messageSnapshot = (m: SimMessage, full: boolean): Snapshot =>
-  full
-    ? {
-        messageId: m.messageId,
-        dialogId: m.dialogId,
-        senderId: m.senderId,
-        type: m.type,
-        content: m.content,
-        meta: { ...m.meta },
-        createdAt: m.createdAt,
-      }
-    : { messageId: m.messageId, dialogId: m.dialogId, senderId: m.senderId, type: m.type };
+  full ? withoutTenant(messageRow(m)) : { messageId: m.messageId, dialogId: m.dialogId, senderId: m.senderId, type: m.type };
 
-export const userSnapshot = (u: SimUser): Snapshot => ({
-  userId: u.userId,
-  type: u.type,
-  name: u.name,
-  meta: { ...u.meta },
-  createdAt: u.createdAt,
-});
+export const userSnapshot = (u: SimUser): Snapshot => withoutTenant(userRow(u));
 
 function withoutUndefined(data: EventData): EventData {
   const out: Record<string, unknown> = {};
