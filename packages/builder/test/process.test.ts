@@ -2,8 +2,9 @@
  * Process behaviour of both services: a bad environment is refused with one message listing every
  * problem (credentials redacted), and SIGTERM stops them gracefully.
  */
-import { spawnService, testEnv } from '@chat3/testkit';
+import { createBrokerHelper, createTestDatabase, spawnService, testEnv, uniqueName } from '@chat3/testkit';
 import { describe, expect, it } from 'vitest';
+import { builderTopology } from '../src/index';
 
 describe.each([
   ['builder', 'packages/builder/src/main.ts', 'BUILDER_BATCH_SIZE'],
@@ -24,24 +25,42 @@ describe.each([
 
   it('stops gracefully on SIGTERM', async () => {
     const env = testEnv();
-    const proc = spawnService({
-      name,
-      entry,
-      env: {
-        MONGODB_URI: env.mongoUri,
-        MONGODB_DB: `t_proc_${name}_${process.pid}`,
-        RABBITMQ_URL: env.rabbitUrl,
-        RABBITMQ_EVENTS_EXCHANGE: `proc_events_${process.pid}`,
-        RABBITMQ_UPDATES_EXCHANGE: `proc_updates_${process.pid}`,
-        BUILDER_QUEUE: `proc_builder_${process.pid}`,
-        METRICS_PORT: '0',
-      },
-    });
-    await proc.waitForLog((e) => e.msg === `${name} started`, 60_000);
-    proc.kill('SIGTERM');
-    const { code } = await proc.exited;
-    expect(code).toBe(0);
-    expect(proc.entries().some((e) => e.msg === 'lease released' && e.reason === 'shutdown')).toBe(true);
-    expect(proc.entries().at(-1)?.msg).toBe('stopped');
+    const database = await createTestDatabase(`proc_${name}`);
+    const names = { events: uniqueName('proc_events'), updates: uniqueName('proc_updates'), queue: uniqueName('proc_builder') };
+    try {
+      const proc = spawnService({
+        name,
+        entry,
+        env: {
+          MONGODB_URI: env.mongoUri,
+          MONGODB_DB: database.name,
+          RABBITMQ_URL: env.rabbitUrl,
+          RABBITMQ_EVENTS_EXCHANGE: names.events,
+          RABBITMQ_UPDATES_EXCHANGE: names.updates,
+          BUILDER_QUEUE: names.queue,
+          METRICS_PORT: '0',
+        },
+      });
+      await proc.waitForLog((e) => e.msg === `${name} started`, 60_000);
+      proc.kill('SIGTERM');
+      const { code } = await proc.exited;
+      expect(code).toBe(0);
+      expect(proc.entries().some((e) => e.msg === 'lease released' && e.reason === 'shutdown')).toBe(true);
+      expect(proc.entries().at(-1)?.msg).toBe('stopped');
+    } finally {
+      await database.drop();
+      await removeBrokerObjects(env.rabbitUrl, names);
+    }
   });
 });
+
+/** What either service declared (the relay declares only its exchange; deleting what is absent is a no-op). */
+async function removeBrokerObjects(url: string, names: { events: string; updates: string; queue: string }): Promise<void> {
+  const broker = await createBrokerHelper(url);
+  const t = builderTopology(names.events, names.queue, 8);
+  for (const queue of [t.intakeQueue, ...t.partitionQueues, t.deadLetterQueue])
+    await broker.channel.deleteQueue(queue).catch(() => undefined);
+  for (const exchange of [names.events, names.updates, t.partitionExchange, t.deadLetterExchange])
+    await broker.channel.deleteExchange(exchange).catch(() => undefined);
+  await broker.close();
+}
