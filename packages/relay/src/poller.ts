@@ -1,7 +1,10 @@
 /**
- * Polling mode: sweep every held partition, then pause `intervalMs` (or less, when woken by a newly
- * acquired partition). After a sweep that could not finish (the broker is away) the pause backs off,
- * so an outage never turns into a hot loop.
+ * Polling mode: sweep every held partition every `intervalMs`, measured start to start, so an Update
+ * waits at most one interval plus one sweep (sooner when woken by a newly acquired partition). A sweep
+ * that found work is followed at once by the next one when it took longer than the interval; an empty
+ * one that was slow (a loaded server) pauses at least as long as it took, so idle polling never holds
+ * the database more than half the time. After a sweep that could not finish (the broker is away) the
+ * pause backs off, so an outage never turns into a hot loop.
  */
 import { backoffDelay, type Logger } from '@chat3/runtime';
 import type { Sweeper } from './sweeper';
@@ -23,9 +26,14 @@ export function createPoller(options: PollerOptions) {
     let failures = 0;
     while (!stopped) {
       const held = options.held();
-      const complete = held.length === 0 || (await options.sweeper.sweep(held)).complete;
-      failures = complete ? 0 : failures + 1;
-      await pause.sleep(complete ? options.intervalMs : backoffDelay(failures, { baseMs: options.intervalMs, maxMs: 5_000 }));
+      const started = performance.now();
+      const outcome = held.length === 0 ? { complete: true, dispatched: 0 } : await options.sweeper.sweep(held);
+      failures = outcome.complete ? 0 : failures + 1;
+      await pause.sleep(
+        outcome.complete
+          ? pollPause(options.intervalMs, performance.now() - started, outcome.dispatched > 0)
+          : backoffDelay(failures, { baseMs: options.intervalMs, maxMs: 5_000 }),
+      );
     }
   }
 
@@ -44,4 +52,10 @@ export function createPoller(options: PollerOptions) {
       await loop;
     },
   };
+}
+
+/** The pause after a complete sweep that took `elapsedMs`; see the header. */
+export function pollPause(intervalMs: number, elapsedMs: number, foundWork: boolean): number {
+  const rest = Math.max(0, intervalMs - elapsedMs);
+  return foundWork ? rest : Math.max(rest, elapsedMs);
 }
