@@ -144,7 +144,12 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
   let stopped = false;
   async function background(): Promise<void> {
     let nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
+    // The first sample waits one interval: a starting relay's first sweep must not queue behind counting
+    // the backlog it is about to drain.
+    let delay = config.RELAY_STATS_INTERVAL_MS;
     while (!stopped) {
+      await ticker.sleep(delay);
+      if (stopped) break;
       const sampledAt = performance.now();
       try {
         const sample = await sampleBacklog(updates);
@@ -158,7 +163,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'backlog sampling failed');
       }
-      await ticker.sleep(nextSampleDelay(config.RELAY_STATS_INTERVAL_MS, performance.now() - sampledAt));
+      delay = nextSampleDelay(config.RELAY_STATS_INTERVAL_MS, performance.now() - sampledAt);
     }
   }
 
