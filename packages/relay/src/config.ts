@@ -12,7 +12,12 @@ export const relayEnvSchema = z.object({
   RELAY_PARTITIONS: intVar(16, 1, 1024, 'lease partitions the recipient space is split into (any value; buckets are fixed at build time)'),
   RELAY_BATCH_SIZE: intVar(500, 1, 10_000, 'Updates fetched per query / change events per batch'),
   RELAY_WINDOW: intVar(1_000, 1, 100_000, 'messages published but not yet confirmed, at most'),
-  RELAY_POLL_INTERVAL_MS: intVar(100, 10, 60_000, 'polling mode: sweeps start this often (start to start); a backlog is swept without pause'),
+  RELAY_POLL_INTERVAL_MS: intVar(
+    100,
+    10,
+    60_000,
+    'polling mode: sweeps start this often (start to start); a backlog is swept without pause',
+  ),
   RELAY_SWEEP_INTERVAL_MS: intVar(30_000, 1_000, 3_600_000, 'change-stream mode: safety-net sweep period'),
   RELAY_SWEEP_GRACE_MS: intVar(5_000, 0, 3_600_000, 'the safety-net sweep leaves Updates younger than this to the stream'),
   RELAY_CONFIRM_TIMEOUT_MS: intVar(15_000, 100, 600_000, 'a confirm that takes longer fails the message (it is sent again)'),
