@@ -3,6 +3,7 @@
  * read model written the way Chat3 writes it, event bodies, and builder processes to start and kill.
  */
 import { randomBytes } from 'node:crypto';
+import type { Channel } from 'amqplib';
 import { assertBuilderTopology, builderTopology } from '../src/index';
 import { createBrokerHelper, createTestDatabase, spawnService, testEnv, uniqueName, waitFor, type ManagedProcess } from '@chat3/testkit';
 
@@ -35,6 +36,13 @@ export function event(eventType: string, entityId: string, data: Record<string, 
     data,
     createdAt: Date.now() + (tick++ % 1000) / 1000,
   };
+}
+
+/** Everything a builder declares for this exchange and queue (at most 8 partitions); absent objects are fine. */
+export async function deleteBuilderTopology(channel: Channel, exchange: string, queue: string): Promise<void> {
+  const t = builderTopology(exchange, queue, 8);
+  for (const q of [t.intakeQueue, ...t.partitionQueues, t.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
+  for (const x of [exchange, t.partitionExchange, t.deadLetterExchange]) await channel.deleteExchange(x).catch(() => undefined);
 }
 
 export async function createBuilderFixture(prefix: string) {
@@ -140,10 +148,7 @@ export async function createBuilderFixture(prefix: string) {
 
   async function cleanUp(): Promise<void> {
     await Promise.all(processes.map((p) => p.stop(10_000)));
-    const ch = broker.channel;
-    for (const q of [queue, `${queue}.dlq`, ...[0, 1, 2, 3, 4, 5, 6, 7].map((p) => `${queue}.p${p}`)])
-      await ch.deleteQueue(q).catch(() => undefined);
-    for (const x of [exchange, `${queue}.partitions`, `${queue}.dlx`]) await ch.deleteExchange(x).catch(() => undefined);
+    await deleteBuilderTopology(broker.channel, exchange, queue);
     await broker.close();
     await database.drop();
   }

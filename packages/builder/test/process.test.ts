@@ -4,7 +4,7 @@
  */
 import { createBrokerHelper, createTestDatabase, spawnService, testEnv, uniqueName } from '@chat3/testkit';
 import { describe, expect, it } from 'vitest';
-import { builderTopology } from '../src/index';
+import { deleteBuilderTopology } from './harness';
 
 describe.each([
   ['builder', 'packages/builder/src/main.ts', 'BUILDER_BATCH_SIZE'],
@@ -54,13 +54,10 @@ describe.each([
   });
 });
 
-/** What either service declared (the relay declares only its exchange; deleting what is absent is a no-op). */
+/** What either service declared: the builder's topology, and the relay's exchange. */
 async function removeBrokerObjects(url: string, names: { events: string; updates: string; queue: string }): Promise<void> {
   const broker = await createBrokerHelper(url);
-  const t = builderTopology(names.events, names.queue, 8);
-  for (const queue of [t.intakeQueue, ...t.partitionQueues, t.deadLetterQueue])
-    await broker.channel.deleteQueue(queue).catch(() => undefined);
-  for (const exchange of [names.events, names.updates, t.partitionExchange, t.deadLetterExchange])
-    await broker.channel.deleteExchange(exchange).catch(() => undefined);
+  await deleteBuilderTopology(broker.channel, names.events, names.queue);
+  await broker.channel.deleteExchange(names.updates).catch(() => undefined);
   await broker.close();
 }

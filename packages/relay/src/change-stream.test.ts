@@ -39,7 +39,6 @@ type Step = { id: number } | { error: Error & { code?: number } };
 /** A change stream that plays a script: a change, an error, or (script empty) nothing for a while. */
 class ScriptedStream {
   resumeToken: unknown = null;
-  closed = false;
   constructor(private readonly script: Step[]) {}
   async tryNext() {
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -52,9 +51,7 @@ class ScriptedStream {
   bufferedCount() {
     return 0;
   }
-  async close() {
-    this.closed = true;
-  }
+  async close() {}
 }
 
 function mongoError(code: number, message: string) {
