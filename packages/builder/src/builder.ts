@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock, type EmittedStats } from '@chat3/core';
 import {
   connectAmqp,
+  createConfirmPublisher,
   createLeaseManager,
   ensureIndexes,
   errorMessage,
@@ -23,7 +24,6 @@ import {
 import type { Document, MongoClient } from 'mongodb';
 import { createBatchProcessor, BatchAbortedError } from './batch-processor';
 import { createBatcher } from './batcher';
-import { createConfirmPublisher } from './broker/confirm-publisher';
 import { deadLetterOptions } from './broker/dead-letter';
 import { createPartitionConsumer, type Delivery } from './broker/partition-consumer';
 import { createRouter } from './broker/router-consumer';
@@ -63,7 +63,13 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
   const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
   const instanceId = `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
-  const publisher = createConfirmPublisher(logger.child({ component: 'publisher' }));
+  const publisher = createConfirmPublisher({
+    name: 'forwards',
+    logger: logger.child({ component: 'publisher' }),
+    window: config.BUILDER_ROUTER_PREFETCH,
+    confirmTimeoutMs: config.BUILDER_CONFIRM_TIMEOUT_MS,
+    onFatal,
+  });
 
   const processor = createBatchProcessor({
     store: {
@@ -113,7 +119,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
         metrics.eventsDeadLettered.inc({ reason: note.reason, stage: 'builder' });
         logger.warn({ reason: note.reason, detail: note.detail }, 'event dead-lettered');
         const letter = { reason: note.reason, detail: note.detail, stage: 'builder' as const };
-        await publisher.writable();
+        await publisher.ready();
         await publisher.publish(topology.deadLetterExchange, '', msg.content, deadLetterOptions(msg, letter, Date.now()));
       }
       consumer.settle(deliveries);
@@ -180,8 +186,8 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
         await leases?.stop();
         await batcher.drain();
         shutdown.abort();
-        consumer.stop();
-        publisher.stop();
+        await consumer.stop();
+        await publisher.stop();
         await amqp?.close();
       })();
       return stopping;
@@ -190,7 +196,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
     readiness() {
       const held = consumer.held().length;
       const connected = amqp?.connected ?? false;
-      return { ok: connected && publisher.ready, checks: { rabbitmq: connected, publisher: publisher.ready, partitions: held } };
+      return { ok: connected && publisher.connected, checks: { rabbitmq: connected, publisher: publisher.connected, partitions: held } };
     },
   };
 }

@@ -15,6 +15,12 @@ export const builderEnvSchema = z.object({
   BUILDER_ROUTER_PREFETCH: intVar(1_000, 1, 65_535, 'unacked deliveries on the intake queue'),
   BUILDER_BATCH_SIZE: intVar(500, 1, 10_000, 'events per micro-batch'),
   BUILDER_BATCH_WAIT_MS: intVar(20, 0, 60_000, 'longest wait before a partial batch is written'),
+  BUILDER_CONFIRM_TIMEOUT_MS: intVar(
+    15_000,
+    100,
+    600_000,
+    'a forward or dead letter not confirmed this long is requeued (the connection is restarted)',
+  ),
   BUILDER_MAX_EVENT_BYTES: intVar(1_048_576, 1_024, 134_217_728, 'larger event bodies are dead-lettered'),
   BUILDER_ENSURE_READ_MODEL_INDEXES: z
     .enum(['true', 'false'])

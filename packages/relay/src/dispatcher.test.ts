@@ -3,10 +3,9 @@
  * store records calls). The real broker and database paths are covered by the integration tests.
  */
 import { createMonotonicClock, partitionOf, type WireMessage } from '@chat3/core';
-import { createSilentLogger } from '@chat3/runtime';
+import { PublishError, createSilentLogger } from '@chat3/runtime';
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { PublishError } from './broker/update-publisher';
 import type { StoredUpdate } from './db/update-queries';
 import { createDispatcher } from './dispatcher';
 import { createRelayMetrics } from './metrics';
@@ -53,12 +52,12 @@ function harness(options: { outcome?: (m: WireMessage) => Error | null; owned?: 
       park: async (id, reason) => void parked.push({ id: id.toHexString(), reason }),
     },
     publisher: {
-      ready: async () => undefined,
+      ready: async () => 1,
       send: async (m) => {
         sent.push(m.options.messageId);
         const err = options.outcome?.(m) ?? null;
         if (err) throw err;
-        return 0.001;
+        return { latency: 0.001 };
       },
       connected: true,
     },

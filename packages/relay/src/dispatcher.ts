@@ -16,10 +16,17 @@
  * `pnpm republish`). Only change events, which can be stale, consult the recently-published set.
  */
 import { relayPartitionOf, toWireMessage, unpublishableReason } from '@chat3/core';
-import { backoffDelay, errorMessage, isRetryable, sleep, type Logger } from '@chat3/runtime';
+import {
+  PublishError,
+  backoffDelay,
+  errorMessage,
+  isRetryable,
+  sleep,
+  type Confirmed,
+  type Logger,
+  type PublishFailure,
+} from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
-import type { PublishFailure } from './broker/update-publisher';
-import { PublishError } from './broker/update-publisher';
 import type { StoredUpdate } from './db/update-queries';
 import type { RelayMetrics } from './metrics';
 
@@ -31,8 +38,9 @@ export interface DispatchStore {
 }
 
 export interface DispatchPublisher {
-  ready(): Promise<void>;
-  send(message: ReturnType<typeof toWireMessage>): Promise<number>;
+  /** Waits for room to publish; resolves with the channel generation, or null once stopped. */
+  ready(): Promise<number | null>;
+  send(message: ReturnType<typeof toWireMessage>): Promise<Confirmed>;
   readonly connected: boolean;
 }
 
@@ -99,7 +107,7 @@ export function createDispatcher(options: DispatcherOptions) {
       for (const d of gone) release(d._id.toHexString());
       candidates = candidates.filter((d) => open.has(d._id.toHexString()));
     }
-    const sends: Array<{ doc: StoredUpdate; confirm: Promise<number> }> = [];
+    const sends: Array<{ doc: StoredUpdate; confirm: Promise<Confirmed> }> = [];
     const parked: StoredUpdate[] = [];
     for (const doc of candidates) {
       const id = doc._id.toHexString();
@@ -131,7 +139,7 @@ export function createDispatcher(options: DispatcherOptions) {
     const outcomes = await Promise.all(
       sends.map(({ doc, confirm }) =>
         confirm.then(
-          (latency) => ({ doc, latency, failure: null as PublishFailure | null, message: '' }),
+          ({ latency }) => ({ doc, latency, failure: null as PublishFailure | null, message: '' }),
           (err: unknown) => ({
             doc,
             latency: 0,

@@ -1,4 +1,3 @@
-export * from './broker/update-publisher';
 export * from './change-stream';
 export * from './config';
 export * from './db/update-queries';

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { UPDATE_INDEXES, createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
+  createConfirmPublisher,
   createLeaseManager,
   ensureIndexes,
   errorMessage,
@@ -21,7 +22,6 @@ import {
   retryingStartup,
 } from '@chat3/runtime';
 import type { MongoClient } from 'mongodb';
-import { createUpdatePublisher } from './broker/update-publisher';
 import { createChangeStreamTailer, isChangeStreamUnsupported } from './change-stream';
 import type { RelayConfig } from './config';
 import { createResumeTokenStore } from './db/resume-tokens';
@@ -70,12 +70,15 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
   const mayPublish = (p: number) => !draining.has(p) && (leases?.holds(p) ?? false);
   const held = () => [...(leases?.owned().keys() ?? [])].filter((p) => !draining.has(p)).sort((a, b) => a - b);
 
-  const publisher = createUpdatePublisher({
-    exchange: config.RABBITMQ_UPDATES_EXCHANGE,
+  const exchange = config.RABBITMQ_UPDATES_EXCHANGE;
+  const publisher = createConfirmPublisher({
+    name: 'updates',
     window: config.RELAY_WINDOW,
     confirmTimeoutMs: config.RELAY_CONFIRM_TIMEOUT_MS,
     logger: logger.child({ component: 'publisher' }),
+    setup: async (ch) => void (await ch.assertExchange(exchange, 'topic', { durable: true })),
     onReturn: () => metrics.unroutable.inc(),
+    onFatal,
   });
   const dispatcher = createDispatcher({
     store: {
@@ -84,7 +87,13 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
       recordRejection: (id, reason) => recordRejection(updates, id, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
       park: (id, reason) => park(updates, id, reason, 0, Date.now()),
     },
-    publisher,
+    publisher: {
+      ready: () => publisher.ready(),
+      send: (m) => publisher.publish(exchange, m.routingKey, m.body, m.options),
+      get connected() {
+        return publisher.connected;
+      },
+    },
     partitions: config.RELAY_PARTITIONS,
     mayPublish,
     maxMessageBytes: config.RELAY_MAX_MESSAGE_BYTES,
@@ -213,7 +222,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
         ticker.wake();
         await Promise.all([poller.stop(), tailer.stop(), backgroundLoop]);
         await leases?.stop();
-        publisher.stop();
+        await publisher.stop();
         await amqp?.close();
       })();
       return stopping;

@@ -1,4 +1,4 @@
-export * from './amqp';
+export * from './amqp/index';
 export * from './backoff';
 export * from './config';
 export * from './errors';

@@ -7,13 +7,12 @@
  * channel that were still being processed cannot be acked any more and come back redelivered, which
  * the idempotency key absorbs.
  */
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { restartConnection, type Logger } from '@chat3/runtime';
+import { createManagedChannel, type AmqpChannel, type AmqpModel, type ConsumeMessage, type Logger } from '@chat3/runtime';
 import type { BuilderTopology } from './topology';
 
 export interface Delivery {
   msg: ConsumeMessage;
-  channel: Channel;
+  channel: AmqpChannel;
   partition: number;
 }
 
@@ -28,10 +27,8 @@ export function createPartitionConsumer(options: PartitionConsumerOptions) {
   const { topology, logger } = options;
   const held = new Set<number>();
   const tags = new Map<number, string>();
-  let channel: Channel | undefined;
-  let stopped = false;
 
-  async function consume(ch: Channel, p: number): Promise<void> {
+  async function consume(ch: AmqpChannel, p: number): Promise<void> {
     const queue = topology.partitionQueues[p] as string;
     const { consumerTag } = await ch.consume(queue, (msg) => {
       if (msg) options.onDelivery({ msg, channel: ch, partition: p });
@@ -40,25 +37,25 @@ export function createPartitionConsumer(options: PartitionConsumerOptions) {
     tags.set(p, consumerTag);
   }
 
-  return {
-    async attach(model: ChannelModel): Promise<void> {
-      const ch = await model.createChannel();
+  const channel = createManagedChannel<AmqpChannel>({
+    name: 'partitions',
+    logger,
+    open: (model) => model.createChannel(),
+    async setup(ch) {
       await ch.prefetch(options.prefetch);
-      ch.on('error', (err: Error) => logger.warn({ err }, 'partition channel error'));
-      ch.on('close', () => {
-        if (channel !== ch) return;
-        channel = undefined;
-        tags.clear();
-        if (!stopped) restartConnection(model, logger, 'partition channel closed');
-      });
-      channel = ch;
       tags.clear();
       for (const p of held) await consume(ch, p);
     },
+    onClose: () => tags.clear(),
+  });
+
+  return {
+    attach: (model: AmqpModel) => channel.attach(model),
 
     async hold(p: number): Promise<void> {
       held.add(p);
-      if (channel && !tags.has(p)) await consume(channel, p);
+      const ch = channel.current;
+      if (ch && !tags.has(p)) await consume(ch, p);
     },
 
     /** Stops deliveries of a partition; the caller then drains the batcher to finish what arrived. */
@@ -66,12 +63,13 @@ export function createPartitionConsumer(options: PartitionConsumerOptions) {
       held.delete(p);
       const tag = tags.get(p);
       tags.delete(p);
-      if (channel && tag) await channel.cancel(tag).catch((err: Error) => logger.warn({ err, partition: p }, 'cancel failed'));
+      const ch = channel.current;
+      if (ch && tag) await ch.cancel(tag).catch((err: Error) => logger.warn({ err, partition: p }, 'cancel failed'));
     },
 
     /** Acknowledges every delivery of a flushed batch. */
     settle(deliveries: readonly Delivery[]): void {
-      const last = new Map<Channel, ConsumeMessage>();
+      const last = new Map<AmqpChannel, ConsumeMessage>();
       for (const d of deliveries) last.set(d.channel, d.msg);
       for (const [ch, msg] of last) {
         try {
@@ -84,10 +82,8 @@ export function createPartitionConsumer(options: PartitionConsumerOptions) {
 
     held: () => [...held],
 
-    /** Called before the connection closes on shutdown, so closing channels are not "failures". */
-    stop(): void {
-      stopped = true;
-    },
+    /** Closes the channel: whatever is still unacknowledged goes back to the queues. */
+    stop: () => channel.stop(),
   };
 }
 

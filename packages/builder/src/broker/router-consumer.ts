@@ -7,12 +7,21 @@
  * Order: decisions run one at a time through a promise chain (a rare read-model lookup for a message
  * event without a dialogId must not let later events overtake it); confirms are awaited in parallel.
  */
-import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { parseEvent } from '@chat3/core';
-import { backoffDelay, errorMessage, restartConnection, sleep, type Logger } from '@chat3/runtime';
+import {
+  backoffDelay,
+  createManagedChannel,
+  errorMessage,
+  sleep,
+  type AmqpChannel,
+  type AmqpModel,
+  type ConfirmPublisher,
+  type ConsumeMessage,
+  type Logger,
+  type Options,
+} from '@chat3/runtime';
 import type { BuilderMetrics } from '../metrics';
 import { partitionAfterLookup, routeEvent } from '../routing';
-import type { ConfirmPublisher } from './confirm-publisher';
 import { deadLetterOptions } from './dead-letter';
 import type { BuilderTopology } from './topology';
 
@@ -29,13 +38,12 @@ export interface RouterOptions {
 
 export function createRouter(options: RouterOptions) {
   const { topology, publisher, metrics, logger } = options;
-  let channel: Channel | undefined;
   let consumerTag: string | undefined;
   let chain: Promise<void> = Promise.resolve();
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
 
-  async function route(ch: Channel, msg: ConsumeMessage): Promise<void> {
+  async function route(ch: AmqpChannel, msg: ConsumeMessage): Promise<void> {
     const parsed = parseEvent(msg.content, { maxBytes: options.maxEventBytes });
     metrics.eventsConsumed.inc({ event_type: parsed.ok ? parsed.event.eventType : 'invalid' });
     const decision = routeEvent(parsed, options.partitions);
@@ -63,8 +71,8 @@ export function createRouter(options: RouterOptions) {
   }
 
   /** Writes in order; settles the intake message when the broker confirms. */
-  async function send(ch: Channel, msg: ConsumeMessage, exchange: string, key: string, props: Options.Publish) {
-    await publisher.writable();
+  async function send(ch: AmqpChannel, msg: ConsumeMessage, exchange: string, key: string, props: Options.Publish) {
+    await publisher.ready();
     const confirmed = publisher
       .publish(exchange, key, msg.content, props)
       .then(
@@ -94,18 +102,12 @@ export function createRouter(options: RouterOptions) {
     }
   }
 
-  return {
-    async attach(model: ChannelModel): Promise<void> {
-      if (stopped) return;
-      const ch = await model.createChannel();
+  const channel = createManagedChannel<AmqpChannel>({
+    name: 'router',
+    logger,
+    open: (model) => model.createChannel(),
+    async setup(ch) {
       await ch.prefetch(options.prefetch);
-      ch.on('error', (err: Error) => logger.warn({ err }, 'router channel error'));
-      ch.on('close', () => {
-        if (channel !== ch) return;
-        channel = undefined;
-        if (!stopped) restartConnection(model, logger, 'router channel closed');
-      });
-      channel = ch;
       const reply = await ch.consume(topology.intakeQueue, (msg) => {
         if (!msg) return logger.warn('intake consumer cancelled by the broker');
         chain = chain
@@ -121,13 +123,22 @@ export function createRouter(options: RouterOptions) {
       });
       consumerTag = reply.consumerTag;
     },
+  });
+
+  return {
+    async attach(model: AmqpModel): Promise<void> {
+      if (stopped) return;
+      await channel.attach(model);
+    },
 
     /** Stops taking events and waits until every routed one is confirmed and acked. */
     async stop(): Promise<void> {
       stopped = true;
-      if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+      const ch = channel.current;
+      if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => undefined);
       await chain;
       await Promise.all(inFlight);
+      await channel.stop();
     },
   };
 }

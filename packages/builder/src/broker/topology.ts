@@ -9,7 +9,7 @@
  * sends all events of one dialog to one partition queue; each partition queue is consumed by the one
  * builder holding its lease. Hence per-dialog order survives any number of builders.
  */
-import type { Channel } from 'amqplib';
+import type { AmqpChannel } from '@chat3/runtime';
 
 export interface BuilderTopology {
   eventsExchange: string;
@@ -33,7 +33,7 @@ export function builderTopology(eventsExchange: string, queue: string, partition
 
 const singleActive = { 'x-single-active-consumer': true };
 
-export async function assertBuilderTopology(ch: Channel, t: BuilderTopology): Promise<void> {
+export async function assertBuilderTopology(ch: AmqpChannel, t: BuilderTopology): Promise<void> {
   await ch.assertExchange(t.eventsExchange, 'topic', { durable: true });
   await ch.assertQueue(t.intakeQueue, { durable: true, arguments: singleActive });
   await ch.bindQueue(t.intakeQueue, t.eventsExchange, '#');

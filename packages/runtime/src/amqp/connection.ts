@@ -1,36 +1,49 @@
 /**
  * A RabbitMQ connection that recovers by itself (amqplib's opt-in recovery: exponential backoff with
- * jitter, forever). `onConnect` runs after every (re)connect and must rebuild the channels, topology and
- * consumers it needs; a channel that dies on its own should call `restart()` on its model, which turns a
- * channel-level failure into one clean reconnect instead of a half-working connection.
+ * jitter, forever). `onConnect` runs after every (re)connect and attaches the process's managed channels
+ * to the new connection. The connection also tracks RabbitMQ's resource alarms (`blocked`), which
+ * stall publishing without an error.
  */
-import amqplib, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import type { Logger } from './logger';
-import { redactUrl } from './logger';
-import { isRetryable } from './errors';
-
-export type { ChannelModel };
+import amqplib from 'amqplib';
+import { isRetryable } from '../errors';
+import type { Logger } from '../logger';
+import { redactUrl } from '../logger';
+import type { AmqpConnect, AmqpModel } from './ports';
 
 export interface AmqpConnectionOptions {
   url: string;
   /** Shown in the RabbitMQ management UI and in `rabbitmqctl list_connections`. */
   name: string;
   logger: Logger;
-  onConnect: (model: ChannelModel) => Promise<void>;
-  onDisconnect?: (err: Error) => void;
+  onConnect: (model: AmqpModel) => Promise<void>;
   /** A set-up failure that reconnecting cannot fix (406 mismatched queue arguments, 403, …). */
   onFatal?: (err: Error) => void;
+  /** Called whenever the broker blocks or unblocks this connection (a memory or disk alarm). */
+  onBlockedChange?: (blocked: boolean) => void;
+  connect?: AmqpConnect;
 }
 
 export interface AmqpConnection {
   readonly connected: boolean;
+  readonly blocked: boolean;
   close(): Promise<void>;
 }
+
+const defaultConnect: AmqpConnect = (url, options) => amqplib.connect(url, options);
 
 export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpConnection> {
   const { logger } = options;
   let connected = false;
-  const recovering: RecoveringChannelModel = await amqplib.connect(options.url, {
+  let blocked = false;
+  const setBlocked = (next: boolean, reason?: string) => {
+    if (blocked === next) return;
+    blocked = next;
+    if (next) logger.warn({ reason }, 'rabbitmq blocked this connection (resource alarm); publishing stalls');
+    else logger.info('rabbitmq unblocked this connection');
+    options.onBlockedChange?.(next);
+  };
+  const connect = options.connect ?? defaultConnect;
+  const recovering = await connect(options.url, {
     clientProperties: { connection_name: options.name },
     recovery: {
       initialDelay: 200,
@@ -38,7 +51,11 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
       jitter: 0.5,
       maxRetries: Infinity,
       waitForConnect: false,
-      setup: async (model: ChannelModel) => {
+      setup: async (model) => {
+        // A new connection starts unblocked; the broker blocks it again if the alarm is still on.
+        setBlocked(false);
+        model.on('blocked', (reason: string) => setBlocked(true, reason));
+        model.on('unblocked', () => setBlocked(false));
         try {
           await options.onConnect(model);
         } catch (err) {
@@ -55,7 +72,6 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
   recovering.on('disconnect', (err: Error) => {
     connected = false;
     logger.warn({ err }, 'rabbitmq connection lost; reconnecting');
-    options.onDisconnect?.(err);
   });
   recovering.on('connect-failed', (err: Error) => logger.warn({ err }, 'rabbitmq connect failed'));
   recovering.on('error', (err: Error) => logger.warn({ err }, 'rabbitmq connection error'));
@@ -65,15 +81,12 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
     get connected() {
       return connected;
     },
+    get blocked() {
+      return blocked;
+    },
     close() {
       closing ??= recovering.close().catch((err: Error) => logger.warn({ err }, 'rabbitmq close failed'));
       return closing;
     },
   };
-}
-
-/** Closes the connection under a failed channel; recovery then reconnects and reruns `onConnect`. */
-export function restartConnection(model: ChannelModel, logger: Logger, reason: string): void {
-  logger.warn({ reason }, 'restarting rabbitmq connection');
-  model.close().catch(() => undefined);
 }

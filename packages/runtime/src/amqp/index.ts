@@ -1,0 +1,4 @@
+export * from './confirm-publisher';
+export * from './connection';
+export * from './managed-channel';
+export * from './ports';
