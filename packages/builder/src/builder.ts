@@ -13,6 +13,7 @@ import {
   connectAmqp,
   createConfirmPublisher,
   createLeaseManager,
+  createMongoLeaseStore,
   ensureIndexes,
   errorMessage,
   type AmqpConnection,
@@ -160,7 +161,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
         },
       });
       leases = createLeaseManager({
-        collection: db.collection<LeaseDoc>(config.LEASES_COLLECTION),
+        store: createMongoLeaseStore(db.collection<LeaseDoc>(config.LEASES_COLLECTION)),
         group: `builder:${config.BUILDER_QUEUE}`,
         partitions: config.BUILDER_PARTITIONS,
         instanceId,

@@ -13,6 +13,7 @@ import {
   connectAmqp,
   createConfirmPublisher,
   createLeaseManager,
+  createMongoLeaseStore,
   ensureIndexes,
   errorMessage,
   type AmqpConnection,
@@ -192,7 +193,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
       });
       enterMode(await retryingStartup('mode', logger, chooseMode));
       leases = createLeaseManager({
-        collection: leaseCol,
+        store: createMongoLeaseStore(leaseCol),
         group: GROUP,
         partitions: config.RELAY_PARTITIONS,
         instanceId,

@@ -3,6 +3,7 @@ export * from './backoff';
 export * from './config';
 export * from './errors';
 export * from './leases';
+export * from './lease-store';
 export * from './logger';
 export * from './mongo';
 export * from './ops-server';

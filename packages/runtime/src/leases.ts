@@ -19,28 +19,14 @@
  * `findOneAndUpdate` atomic under concurrency; there two instances can briefly both believe they
  * acquired a lease, until the loser's next renewal fails.)
  */
-import type { Collection } from 'mongodb';
-import type { Logger } from './logger';
 import { errorMessage } from './errors';
-
-export interface LeaseDoc {
-  _id: string;
-  kind: 'lease' | 'member';
-  group: string;
-  partition?: number;
-  owner: string | null;
-  fence: number;
-  expiresAt: number;
-  heartbeatAt?: number;
-  acquiredAt?: number;
-  /** Per-partition state a group may keep with its lease (the relay keeps its resume token here). */
-  state?: Record<string, unknown>;
-}
+import type { LeaseStore } from './lease-store';
+import type { Logger } from './logger';
 
 export type ReleaseReason = 'rebalance' | 'lost' | 'expired' | 'shutdown';
 
 export interface LeaseManagerOptions {
-  collection: Collection<LeaseDoc>;
+  store: LeaseStore;
   group: string;
   partitions: number;
   instanceId: string;
@@ -65,21 +51,16 @@ export interface LeaseManager {
   holds(partition: number, fence?: number): boolean;
 }
 
-export function leaseId(group: string, partition: number): string {
-  return `${group}:${partition}`;
-}
-
 /** Member k of n (sorted) owns this many of P partitions. */
 export function fairShare(partitions: number, members: number, rank: number): number {
   return Math.floor(partitions / members) + (rank < partitions % members ? 1 : 0);
 }
 
 export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
-  const { collection, group, partitions, instanceId, ttlMs, logger } = options;
+  const { store, group, partitions, instanceId, ttlMs, logger } = options;
   const heartbeatMs = options.heartbeatMs ?? Math.max(200, Math.floor(ttlMs / 4));
   const margin = Math.min(heartbeatMs, Math.floor(ttlMs / 4));
   const now = options.now ?? Date.now;
-  const memberId = `${group}:member:${instanceId}`;
   const fences = new Map<number, number>();
   const validUntil = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -87,40 +68,10 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
   let stopped = false;
   let stopping: Promise<void> | undefined;
 
-  /** Creates missing lease documents. Instances starting together race on the upserts: a duplicate key means done. */
-  async function ensureLeaseDocs(): Promise<void> {
-    await collection
-      .bulkWrite(
-        Array.from({ length: partitions }, (_, p) => ({
-          updateOne: {
-            filter: { _id: leaseId(group, p) },
-            update: { $setOnInsert: { kind: 'lease' as const, group, partition: p, owner: null, fence: 0, expiresAt: 0 } },
-            upsert: true,
-          },
-        })),
-        { ordered: false },
-      )
-      .catch((err: unknown) => {
-        const writeErrors = (err as { writeErrors?: Array<{ code: number }> | { code: number } }).writeErrors;
-        const all = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-        if (all.length === 0 || !all.every((e) => e.code === 11000)) throw err;
-      });
-  }
-
   async function renew(t: number): Promise<void> {
-    await collection.updateOne(
-      { _id: memberId },
-      { $set: { kind: 'member', group, owner: instanceId, fence: 0, expiresAt: t + ttlMs, heartbeatAt: t } },
-      { upsert: true },
-    );
+    await store.heartbeat(group, instanceId, t, t + ttlMs);
     const results = await Promise.all(
-      [...fences].map(async ([p, fence]) => {
-        const r = await collection.updateOne(
-          { _id: leaseId(group, p), owner: instanceId, fence },
-          { $set: { expiresAt: t + ttlMs, heartbeatAt: t } },
-        );
-        return { p, renewed: r.matchedCount === 1 };
-      }),
+      [...fences].map(async ([p, fence]) => ({ p, renewed: await store.renew(group, p, instanceId, fence, t, t + ttlMs) })),
     );
     for (const { p, renewed } of results) {
       if (renewed) validUntil.set(p, t + ttlMs);
@@ -129,9 +80,7 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
   }
 
   async function balance(t: number): Promise<void> {
-    const members = (await collection.find({ group, kind: 'member', expiresAt: { $gt: t } }, { projection: { owner: 1 } }).toArray())
-      .map((m) => m.owner as string)
-      .filter((id, i, all) => all.indexOf(id) === i);
+    const members = await store.liveMembers(group, t);
     if (!members.includes(instanceId)) members.push(instanceId);
     members.sort();
     const share = fairShare(partitions, members.length, members.indexOf(instanceId));
@@ -142,30 +91,21 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
       return;
     }
     if (fences.size === share) return;
-    const free = await collection
-      .find(
-        { group, kind: 'lease', partition: { $lt: partitions }, $or: [{ owner: null }, { expiresAt: { $lt: t } }] },
-        { projection: { partition: 1 } },
-      )
-      .toArray();
-    for (const doc of shuffle(free)) {
+    const free = await store.freePartitions(group, partitions, t);
+    for (const p of shuffle(free)) {
       if (fences.size >= share || stopped) break;
-      await acquire(doc.partition as number, t);
+      await acquire(p, t);
     }
   }
 
   async function acquire(p: number, t: number): Promise<void> {
-    const doc = await collection.findOneAndUpdate(
-      { _id: leaseId(group, p), $or: [{ owner: null }, { expiresAt: { $lt: t } }] },
-      { $set: { owner: instanceId, expiresAt: t + ttlMs, heartbeatAt: t, acquiredAt: t }, $inc: { fence: 1 } },
-      { returnDocument: 'after' },
-    );
-    if (!doc || doc.owner !== instanceId) return;
-    fences.set(p, doc.fence);
+    const fence = await store.acquire(group, p, instanceId, t, t + ttlMs);
+    if (fence === null) return;
+    fences.set(p, fence);
     validUntil.set(p, t + ttlMs);
-    logger.info({ group, partition: p, fence: doc.fence }, 'lease acquired');
+    logger.info({ group, partition: p, fence }, 'lease acquired');
     try {
-      await options.onAcquire(p, doc.fence);
+      await options.onAcquire(p, fence);
     } catch (err) {
       logger.error({ err, group, partition: p }, 'could not start work on an acquired partition; releasing it');
       await release(p, 'rebalance');
@@ -184,8 +124,8 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
     validUntil.delete(p);
     logger.info({ group, partition: p, fence, reason }, 'lease released');
     if (reason === 'lost' || reason === 'expired') return;
-    await collection
-      .updateOne({ _id: leaseId(group, p), owner: instanceId, fence }, { $set: { owner: null, expiresAt: 0 } })
+    await store
+      .handBack(group, p, instanceId, fence)
       .catch((err) => logger.warn({ err, partition: p }, 'could not hand back lease; it will expire'));
   }
 
@@ -217,7 +157,7 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
 
   return {
     async start() {
-      await ensureLeaseDocs();
+      await store.ensureLeases(group, partitions);
       running = tick();
       await running;
       schedule();
@@ -228,7 +168,7 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
         clearTimeout(timer);
         await running;
         for (const p of [...fences.keys()]) await release(p, 'shutdown');
-        await collection.deleteOne({ _id: memberId }).catch(() => undefined);
+        await store.leave(group, instanceId).catch(() => undefined);
       })();
       return stopping;
     },

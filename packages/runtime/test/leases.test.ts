@@ -5,7 +5,7 @@
  */
 import { capabilities, createTestDatabase, gate, waitFor } from '@chat3/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLeaseManager, createSilentLogger, leaseId, type LeaseDoc, type LeaseManager } from '../src';
+import { createLeaseManager, createMongoLeaseStore, createSilentLogger, leaseId, type LeaseDoc, type LeaseManager } from '../src';
 
 const caps = await capabilities();
 let cleanup: Array<() => Promise<void>> = [];
@@ -28,7 +28,7 @@ function manager(
   over: { ttlMs?: number; now?: () => number } = {},
 ) {
   const m = createLeaseManager({
-    collection,
+    store: createMongoLeaseStore(collection),
     group: 'g',
     partitions: 6,
     instanceId,
@@ -124,7 +124,7 @@ describe('leases', () => {
     const col = await leaseCollection();
     const managers = Array.from({ length: 8 }, (_, i) =>
       createLeaseManager({
-        collection: col,
+        store: createMongoLeaseStore(col),
         group: 'race',
         partitions: 1,
         instanceId: `m${i}`,
