@@ -22,7 +22,7 @@
 import { UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock } from '@chat3/core';
 import {
   builderTopology,
-  createBuilder,
+  createMongoBuilder,
   createBuilderMetrics,
   loadBuilderConfig,
   type BuilderConfig,
@@ -189,7 +189,7 @@ async function startBuilder(n: { db: string; exchange: string; queue: string }, 
     observeSeconds(v);
   }) as typeof metrics.batchDuration.observe;
 
-  const { t0, stop } = await startInProcess(client, fatal, (deps) => createBuilder({ config, metrics, ...deps }));
+  const { t0, stop } = await startInProcess(client, fatal, (deps) => createMongoBuilder({ config, metrics, ...deps }));
   const deadline = performance.now() + 60_000;
   while ((await sum(metrics.ownedPartitions)) < config.BUILDER_PARTITIONS) {
     fatal.check();

@@ -16,17 +16,15 @@
  */
 import { UPDATE_INDEXES, createMonotonicClock, toWireMessage, type UpdateDraft, type WireMessage } from '@chat3/core';
 import {
-  createRelay,
+  createMongoRelay,
+  createMongoUpdateStore,
   createRelayMetrics,
-  fetchUnpublished,
-  isChangeStreamUnsupported,
   loadRelayConfig,
-  markPublished,
   type RelayConfig,
   type RelayMetrics,
   type StoredUpdate,
 } from '@chat3/relay';
-import { createSilentLogger, ensureIndexes, redactUrl } from '@chat3/runtime';
+import { createSilentLogger, ensureIndexes, isChangeStreamUnsupported, redactUrl } from '@chat3/runtime';
 import type { ChannelModel } from 'amqplib';
 import { MongoClient, ObjectId, type Collection, type Db } from 'mongodb';
 import { connectBroker, createTopology, publishWindowed, queueDepth } from './bench/broker';
@@ -150,7 +148,7 @@ async function startRelay(db: string, exchange: string, label: string) {
   await client.connect();
   const monitor = monitorCommands(client);
   const metrics = createRelayMetrics({ defaultMetrics: false });
-  const { t0, startMs, stop } = await startInProcess(client, fatal, (deps) => createRelay({ config, metrics, ...deps }));
+  const { t0, startMs, stop } = await startInProcess(client, fatal, (deps) => createMongoRelay({ config, metrics, ...deps }));
   return { config, metrics, monitor, t0, startMs, stop };
 }
 
@@ -268,11 +266,12 @@ async function measureBreakdown(broker: ChannelModel, docs: readonly StoredUpdat
   const publishMs: number[] = [];
   const markMs: number[] = [];
   let pageSize = 0;
+  const store = createMongoUpdateStore(col, createSilentLogger());
   try {
     const pages = Math.min(3, Math.floor(docs.length / batchSize) || 1);
     for (let i = 0; i < pages; i++) {
       let t = performance.now();
-      const page = await fetchUnpublished(col, [0], 1, batchSize);
+      const page = await store.fetchUnpublished([{ from: 0, to: 1024 }], batchSize);
       fetchMs.push(performance.now() - t);
       pageSize = page.length;
       t = performance.now();
@@ -280,8 +279,7 @@ async function measureBreakdown(broker: ChannelModel, docs: readonly StoredUpdat
       encodeMs.push(performance.now() - t);
       publishMs.push((await publishWindowed(ch, n.exchange, messages, window)).ms);
       t = performance.now();
-      await markPublished(
-        col,
+      await store.markPublished(
         page.map((d) => d._id),
         Date.now(),
       );

@@ -8,40 +8,45 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, createMonotonicClock, type EmittedStats } from '@chat3/core';
+import { createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
   createConfirmPublisher,
   createLeaseManager,
-  createMongoLeaseStore,
-  ensureIndexes,
   errorMessage,
+  type AmqpConnect,
   type AmqpConnection,
-  type LeaseDoc,
   type LeaseManager,
+  type LeaseStore,
   type Logger,
   retryingStartup,
 } from '@chat3/runtime';
-import type { Document, MongoClient } from 'mongodb';
-import { createBatchProcessor, BatchAbortedError } from './batch-processor';
+import { createBatchProcessor, BatchAbortedError, type BatchStore } from './batch-processor';
 import { createBatcher } from './batcher';
 import { deadLetterOptions } from './broker/dead-letter';
 import { createPartitionConsumer, type Delivery } from './broker/partition-consumer';
 import { createRouter } from './broker/router-consumer';
 import { assertBuilderTopology, builderTopology } from './broker/topology';
 import type { BuilderConfig } from './config';
-import { findDialogIdOfMessage, loadReadModel, readModelCollections } from './db/read-model-queries';
-import { insertUpdates } from './db/update-store';
-import { claimEmission, computeStats, loadEmitted } from './db/user-stats-store';
 import type { BuilderMetrics } from './metrics';
+
+/** The builder's database I/O: the batch's reads and writes, plus routing's lookup and start-up's indexes. */
+export interface BuilderStore extends BatchStore {
+  ensureIndexes(): Promise<void>;
+  /** For routing a message event that names no dialog. */
+  findDialogIdOfMessage(tenantId: string, messageId: string): Promise<string | null>;
+}
 
 export interface BuilderDeps {
   config: BuilderConfig;
-  mongo: MongoClient;
+  store: BuilderStore;
+  leases: LeaseStore;
   metrics: BuilderMetrics;
   logger: Logger;
   /** Called when the process cannot go on (e.g. the broker refuses our topology). */
   onFatal: (err: Error) => void;
+  /** amqplib's connect; the fault simulation passes its broker model. */
+  connect?: AmqpConnect;
 }
 
 export interface Builder {
@@ -50,17 +55,7 @@ export interface Builder {
   readiness(): { ok: boolean; checks: Record<string, boolean | number> };
 }
 
-export function createBuilder({ config, mongo, metrics, logger, onFatal }: BuilderDeps): Builder {
-  const db = mongo.db(config.MONGODB_DB);
-  const updates = db.collection<Document>(config.UPDATES_COLLECTION);
-  const userStats = db.collection<EmittedStats>(config.USER_STATS_COLLECTION);
-  const readModel = readModelCollections(db, {
-    users: config.USERS_COLLECTION,
-    dialogs: config.DIALOGS_COLLECTION,
-    dialogMembers: config.DIALOG_MEMBERS_COLLECTION,
-    messages: config.MESSAGES_COLLECTION,
-    messageStatuses: config.MESSAGE_STATUSES_COLLECTION,
-  });
+export function createBuilder({ config, store, leases: leaseStore, metrics, logger, onFatal, connect }: BuilderDeps): Builder {
   const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
   const instanceId = `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
@@ -73,13 +68,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
   });
 
   const processor = createBatchProcessor({
-    store: {
-      loadReadModel: (events) => loadReadModel(readModel, events),
-      insertUpdates: (drafts) => insertUpdates(updates, drafts),
-      computeStats: (tenantId, userIds) => computeStats(readModel.dialogMembers, tenantId, userIds),
-      loadEmitted: (tenantId, userIds) => loadEmitted(userStats, tenantId, userIds),
-      claimEmission: (previous, next) => claimEmission(userStats, previous, next),
-    },
+    store,
     clock: createMonotonicClock(),
     maxEventBytes: config.BUILDER_MAX_EVENT_BYTES,
     metrics,
@@ -106,7 +95,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
     prefetch: config.BUILDER_ROUTER_PREFETCH,
     maxEventBytes: config.BUILDER_MAX_EVENT_BYTES,
     publisher,
-    lookupDialogId: (tenantId, messageId) => findDialogIdOfMessage(readModel, tenantId, messageId),
+    lookupDialogId: (tenantId, messageId) => store.findDialogIdOfMessage(tenantId, messageId),
     metrics,
     logger: logger.child({ component: 'router' }),
   });
@@ -137,16 +126,9 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
 
   return {
     async start() {
-      await retryingStartup('indexes', logger, async () => {
-        await ensureIndexes(updates, UPDATE_INDEXES, logger);
-        await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
-        if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
-          for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {
-            await ensureIndexes(readModel[name as keyof typeof readModel] as never, specs, logger);
-          }
-        }
-      });
+      await retryingStartup('indexes', logger, () => store.ensureIndexes());
       amqp = await connectAmqp({
+        connect,
         url: config.RABBITMQ_URL,
         name: `chat3-builder ${instanceId}`,
         logger,
@@ -161,7 +143,7 @@ export function createBuilder({ config, mongo, metrics, logger, onFatal }: Build
         },
       });
       leases = createLeaseManager({
-        store: createMongoLeaseStore(db.collection<LeaseDoc>(config.LEASES_COLLECTION)),
+        store: leaseStore,
         group: `builder:${config.BUILDER_QUEUE}`,
         partitions: config.BUILDER_PARTITIONS,
         instanceId,

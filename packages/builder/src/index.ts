@@ -5,3 +5,4 @@ export * from './builder';
 export * from './config';
 export * from './metrics';
 export * from './routing';
+export * from './mongo-builder';

@@ -3,7 +3,7 @@
  */
 import { hostname } from 'node:os';
 import { ConfigError, connectMongo, retryingStartup, createLogger, createOpsServer, createShutdown, type Logger } from '@chat3/runtime';
-import { createBuilder } from './builder';
+import { createMongoBuilder } from './mongo-builder';
 import { loadBuilderConfig, type BuilderConfig } from './config';
 import { createBuilderMetrics } from './metrics';
 
@@ -26,7 +26,13 @@ async function main(): Promise<void> {
 
   const metrics = createBuilderMetrics();
   const mongo = await retryingStartup('mongodb', logger, () => connectMongo(config.MONGODB_URI, { appName: 'chat3-builder', logger }));
-  const builder = createBuilder({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the builder topology') });
+  const builder = createMongoBuilder({
+    config,
+    mongo,
+    metrics,
+    logger,
+    onFatal: (err) => fatal(err, 'rabbitmq refused the builder topology'),
+  });
   const ops = createOpsServer({
     port: config.METRICS_PORT,
     registry: metrics.registry,

@@ -12,30 +12,16 @@
  * reopens the stream with the new filter (after the current token) and sweeps the new partitions.
  */
 import { bucketRanges } from '@chat3/core';
-import { backoffDelay, errorMessage, isRetryable, type Logger } from '@chat3/runtime';
-import type { ChangeStream, ChangeStreamInsertDocument, Collection, Document, ResumeToken } from 'mongodb';
+import { backoffDelay, errorMessage, isChangeStreamUnsupported, isRetryable, type Logger } from '@chat3/runtime';
 import type { Dispatcher } from './dispatcher';
-import type { StoredUpdate } from './db/update-queries';
-import type { ResumeTokenStore } from './db/resume-tokens';
+import type { ChangeStreamPort, ResumeTokenStore, UpdateInsertEvent, WatchOptions } from './ports';
 import type { Sweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
-const UNSUPPORTED_CODES = new Set([238, 115, 40573]);
 const HISTORY_LOST = 286;
 
-export function isChangeStreamUnsupported(err: unknown): boolean {
-  const code = (err as { code?: number }).code;
-  return typeof code === 'number' && UNSUPPORTED_CODES.has(code);
-}
-
-/** `$match` for inserts into the buckets of the given relay partitions (adjacent ranges merged). */
-export function changeStreamPipeline(partitions: readonly number[], count: number): Document[] {
-  const byRange = bucketRanges(partitions, count).map((r) => ({ 'fullDocument.partition': { $gte: r.from, $lt: r.to } }));
-  return [{ $match: { operationType: 'insert', ...(byRange.length === 1 ? byRange[0] : { $or: byRange }) } }];
-}
-
 export interface ChangeStreamTailerOptions {
-  collection: Collection<StoredUpdate>;
+  watch: (options: WatchOptions) => ChangeStreamPort;
   partitions: number;
   held: () => number[];
   dispatcher: Dispatcher;
@@ -52,20 +38,22 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
   const now = options.now ?? Date.now;
   const pause = createWakeableSleep();
   const needsSweep = new Set<number>();
-  let token: ResumeToken | null = null;
+  let token: unknown = null;
   /** After a non-resumable error the saved tokens are suspect too (they may be the cause). */
   let useSavedTokens = true;
-  let stream: ChangeStream<StoredUpdate, ChangeStreamInsertDocument<StoredUpdate>> | undefined;
+  let stream: ChangeStreamPort | undefined;
   let reopen = false;
   let stopped = false;
   let loop: Promise<void> | undefined;
 
   async function open(held: number[]) {
     const startAfter = token ?? (useSavedTokens ? await tokens.load(held) : null);
-    const s = options.collection.watch<StoredUpdate, ChangeStreamInsertDocument<StoredUpdate>>(
-      changeStreamPipeline(held, options.partitions),
-      { maxAwaitTimeMS: 200, batchSize: options.batchSize, ...(startAfter ? { startAfter } : {}) },
-    );
+    const s = options.watch({
+      ranges: bucketRanges(held, options.partitions),
+      maxAwaitTimeMS: 200,
+      batchSize: options.batchSize,
+      ...(startAfter ? { startAfter } : {}),
+    });
     // The first getMore establishes the cursor: from here on the server buffers every change.
     const first = await s.tryNext();
     logger.info({ partitions: held, resumed: Boolean(startAfter) }, 'change stream open');
@@ -97,7 +85,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         if (more) batch.push(more);
       }
       const at = stream.resumeToken;
-      const docs = batch.map((c) => c.fullDocument);
+      const docs = batch.filter((c): c is UpdateInsertEvent => c.operationType === 'insert').map((c) => c.fullDocument);
       pending.push(
         dispatcher.dispatch(docs, { verify: true }).then(async (result) => {
           if (result.retry > 0) for (const p of held) needsSweep.add(p);

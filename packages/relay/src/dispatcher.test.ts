@@ -6,7 +6,7 @@ import { createMonotonicClock, partitionOf, type WireMessage } from '@chat3/core
 import { PublishError, createSilentLogger } from '@chat3/runtime';
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import type { StoredUpdate } from './db/update-queries';
+import type { StoredUpdate } from './ports';
 import { createDispatcher } from './dispatcher';
 import { createRelayMetrics } from './metrics';
 
@@ -43,7 +43,6 @@ function harness(options: { outcome?: (m: WireMessage) => Error | null; owned?: 
       stillUnpublished: async (ids) => new Set(ids.map((i) => i.toHexString()).filter((i) => !published.has(i))),
       markPublished: async (ids) => {
         ids.forEach((i) => marked.push(i.toHexString()));
-        return ids.length;
       },
       recordRejection: async (id) => {
         rejected.push(id.toHexString());

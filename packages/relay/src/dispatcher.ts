@@ -27,12 +27,12 @@ import {
   type PublishFailure,
 } from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
-import type { StoredUpdate } from './db/update-queries';
+import type { StoredUpdate } from './ports';
 import type { RelayMetrics } from './metrics';
 
 export interface DispatchStore {
   stillUnpublished(ids: ObjectId[]): Promise<Set<string>>;
-  markPublished(ids: ObjectId[], publishedAt: number): Promise<number>;
+  markPublished(ids: ObjectId[], publishedAt: number): Promise<void>;
   recordRejection(id: ObjectId, reason: string): Promise<boolean>;
   park(id: ObjectId, reason: string): Promise<void>;
 }

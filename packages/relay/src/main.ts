@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { ConfigError, connectMongo, retryingStartup, createLogger, createOpsServer, createShutdown } from '@chat3/runtime';
 import { loadRelayConfig, type RelayConfig } from './config';
 import { createRelayMetrics } from './metrics';
-import { createRelay } from './relay';
+import { createMongoRelay } from './mongo-relay';
 
 async function main(): Promise<void> {
   let config: RelayConfig;
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 
   const metrics = createRelayMetrics();
   const mongo = await retryingStartup('mongodb', logger, () => connectMongo(config.MONGODB_URI, { appName: 'chat3-relay', logger }));
-  const relay = createRelay({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the relay') });
+  const relay = createMongoRelay({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the relay') });
   const ops = createOpsServer({
     port: config.METRICS_PORT,
     registry: metrics.registry,

@@ -8,45 +8,39 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UPDATE_INDEXES, createMonotonicClock } from '@chat3/core';
+import { bucketRanges, createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
   createConfirmPublisher,
   createLeaseManager,
-  createMongoLeaseStore,
-  ensureIndexes,
   errorMessage,
+  type AmqpConnect,
   type AmqpConnection,
-  type LeaseDoc,
   type LeaseManager,
+  type LeaseStore,
   type Logger,
   retryingStartup,
 } from '@chat3/runtime';
-import type { MongoClient } from 'mongodb';
-import { createChangeStreamTailer, isChangeStreamUnsupported } from './change-stream';
+import { createChangeStreamTailer } from './change-stream';
 import type { RelayConfig } from './config';
-import { createResumeTokenStore } from './db/resume-tokens';
-import {
-  fetchUnpublished,
-  markPublished,
-  park,
-  recordRejection,
-  sampleBacklog,
-  stillUnpublished,
-  type StoredUpdate,
-} from './db/update-queries';
 import { createDispatcher } from './dispatcher';
 import { setMode, type RelayMetrics, type RelayMode } from './metrics';
 import { createPoller } from './poller';
+import type { ResumeTokenStore, UpdateStore } from './ports';
 import { createSweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
 export interface RelayDeps {
   config: RelayConfig;
-  mongo: MongoClient;
+  store: UpdateStore;
+  leases: LeaseStore;
+  /** Resume tokens kept with the leases of `group` by `owner`. */
+  resumeTokens: (group: string, owner: string) => ResumeTokenStore;
   metrics: RelayMetrics;
   logger: Logger;
   onFatal: (err: Error) => void;
+  /** amqplib's connect; the fault simulation passes its broker model. */
+  connect?: AmqpConnect;
 }
 
 export interface Relay {
@@ -58,10 +52,7 @@ export interface Relay {
 
 const GROUP = 'relay';
 
-export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDeps): Relay {
-  const db = mongo.db(config.MONGODB_DB);
-  const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION);
-  const leaseCol = db.collection<LeaseDoc>(config.LEASES_COLLECTION);
+export function createRelay({ config, store, leases: leaseStore, resumeTokens, metrics, logger, onFatal, connect }: RelayDeps): Relay {
   const instanceId = `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const clock = createMonotonicClock();
   const draining = new Set<number>();
@@ -83,10 +74,10 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
   });
   const dispatcher = createDispatcher({
     store: {
-      stillUnpublished: (ids) => stillUnpublished(updates, ids),
-      markPublished: (ids, at) => markPublished(updates, ids, at),
-      recordRejection: (id, reason) => recordRejection(updates, id, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
-      park: (id, reason) => park(updates, id, reason, 0, Date.now()),
+      stillUnpublished: (ids) => store.stillUnpublished(ids),
+      markPublished: (ids, at) => store.markPublished(ids, at),
+      recordRejection: (id, reason) => store.recordRejection(id, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
+      park: (id, reason) => store.park(id, reason, 0, Date.now()),
     },
     publisher: {
       ready: () => publisher.ready(),
@@ -103,7 +94,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
     logger: logger.child({ component: 'dispatcher' }),
   });
   const sweeper = createSweeper({
-    fetch: (p, limit, before) => fetchUnpublished(updates, p, config.RELAY_PARTITIONS, limit, before),
+    fetch: (held, limit, before) => store.fetchUnpublished(bucketRanges(held, config.RELAY_PARTITIONS), limit, before),
     dispatcher,
     batchSize: config.RELAY_BATCH_SIZE,
     mayPublish,
@@ -111,12 +102,12 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
   });
   const poller = createPoller({ sweeper, held, intervalMs: config.RELAY_POLL_INTERVAL_MS, logger: logger.child({ component: 'poller' }) });
   const tailer = createChangeStreamTailer({
-    collection: updates,
+    watch: (options) => store.watchInserts(options),
     partitions: config.RELAY_PARTITIONS,
     held,
     dispatcher,
     sweeper,
-    tokens: createResumeTokenStore(leaseCol, GROUP, instanceId),
+    tokens: resumeTokens(GROUP, instanceId),
     batchSize: config.RELAY_BATCH_SIZE,
     logger: logger.child({ component: 'change-stream' }),
     onUnsupported: (err) => {
@@ -135,18 +126,10 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
 
   async function chooseMode(): Promise<RelayMode> {
     if (config.RELAY_MODE === 'polling') return 'polling';
-    const probe = updates.watch([], { maxAwaitTimeMS: 1 });
-    try {
-      await probe.tryNext();
-      return 'change-stream';
-    } catch (err) {
-      if (!isChangeStreamUnsupported(err)) throw err;
-      if (config.RELAY_MODE === 'change-stream') throw new Error(`RELAY_MODE=change-stream, but the server cannot: ${errorMessage(err)}`);
-      logger.warn({ err: errorMessage(err) }, 'server has no change streams; polling');
-      return 'polling';
-    } finally {
-      await probe.close().catch(() => undefined);
-    }
+    if (await store.supportsChangeStreams()) return 'change-stream';
+    if (config.RELAY_MODE === 'change-stream') throw new Error('RELAY_MODE=change-stream, but the server cannot: it has no change streams');
+    logger.warn('server has no change streams; polling');
+    return 'polling';
   }
 
   // Safety net (change-stream mode) and gauges, on their own timers.
@@ -162,7 +145,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
       if (stopped) break;
       const sampledAt = performance.now();
       try {
-        const sample = await sampleBacklog(updates);
+        const sample = await store.sampleBacklog();
         metrics.backlog.set(sample.backlog);
         metrics.parked.set(sample.parked);
         metrics.publishedLag.set(sample.oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - sample.oldestCreatedAt) / 1000);
@@ -183,8 +166,9 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
 
   return {
     async start() {
-      await retryingStartup('indexes', logger, () => ensureIndexes(updates as never, UPDATE_INDEXES, logger));
+      await retryingStartup('indexes', logger, () => store.ensureIndexes());
       amqp = await connectAmqp({
+        connect,
         url: config.RABBITMQ_URL,
         name: `chat3-relay ${instanceId}`,
         logger,
@@ -193,7 +177,7 @@ export function createRelay({ config, mongo, metrics, logger, onFatal }: RelayDe
       });
       enterMode(await retryingStartup('mode', logger, chooseMode));
       leases = createLeaseManager({
-        store: createMongoLeaseStore(leaseCol),
+        store: leaseStore,
         group: GROUP,
         partitions: config.RELAY_PARTITIONS,
         instanceId,

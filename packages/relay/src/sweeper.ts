@@ -7,7 +7,7 @@
  */
 import { errorMessage, type Logger } from '@chat3/runtime';
 import type { Dispatcher } from './dispatcher';
-import type { StoredUpdate } from './db/update-queries';
+import type { StoredUpdate } from './ports';
 
 export interface SweeperOptions {
   fetch: (partitions: readonly number[], limit: number, before?: number) => Promise<StoredUpdate[]>;

@@ -63,6 +63,14 @@ export function isRetryable(err: unknown): boolean {
   return /channel closed|connection closed|Connection closing|socket closed/i.test(e.message ?? '');
 }
 
+/** Server codes for "no change streams here": FerretDB (238), a standalone server (40573), old servers (115). */
+const CHANGE_STREAM_UNSUPPORTED_CODES = new Set([238, 115, 40573]);
+
+export function isChangeStreamUnsupported(err: unknown): boolean {
+  const code = (err as { code?: number } | null)?.code;
+  return typeof code === 'number' && CHANGE_STREAM_UNSUPPORTED_CODES.has(code);
+}
+
 export function isDuplicateKey(err: unknown): boolean {
   return !!err && typeof err === 'object' && (err as ErrorLike).code === 11000;
 }

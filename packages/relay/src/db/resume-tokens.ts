@@ -4,11 +4,12 @@
  * previous owner's last confirmed batch ended.
  */
 import { leaseId, type LeaseDoc } from '@chat3/runtime';
-import type { Collection, ResumeToken } from 'mongodb';
+import type { Collection } from 'mongodb';
+import type { ResumeTokenStore } from '../ports';
 
-export function createResumeTokenStore(leases: Collection<LeaseDoc>, group: string, owner: string) {
+export function createMongoResumeTokenStore(leases: Collection<LeaseDoc>, group: string, owner: string): ResumeTokenStore {
   return {
-    async save(partitions: readonly number[], token: ResumeToken, at: number): Promise<void> {
+    async save(partitions, token, at) {
       if (partitions.length === 0) return;
       await leases.updateMany(
         { _id: { $in: partitions.map((p) => leaseId(group, p)) }, owner },
@@ -16,15 +17,12 @@ export function createResumeTokenStore(leases: Collection<LeaseDoc>, group: stri
       );
     },
 
-    /** The oldest token saved for these partitions, or null if any of them has none. */
-    async load(partitions: readonly number[]): Promise<ResumeToken | null> {
+    async load(partitions) {
       if (partitions.length === 0) return null;
       const docs = await leases.find({ _id: { $in: partitions.map((p) => leaseId(group, p)) } }).toArray();
       if (docs.length < partitions.length || docs.some((d) => !d.state?.resumeToken)) return null;
       docs.sort((a, b) => Number(a.state!.savedAt) - Number(b.state!.savedAt));
-      return docs[0]!.state!.resumeToken as ResumeToken;
+      return docs[0]!.state!.resumeToken;
     },
   };
 }
-
-export type ResumeTokenStore = ReturnType<typeof createResumeTokenStore>;

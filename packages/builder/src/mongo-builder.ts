@@ -1,0 +1,59 @@
+/** The builder on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
+import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, type EmittedStats } from '@chat3/core';
+import { createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger } from '@chat3/runtime';
+import type { Document, MongoClient } from 'mongodb';
+import { createBuilder, type Builder, type BuilderStore } from './builder';
+import type { BuilderConfig } from './config';
+import { findDialogIdOfMessage, loadReadModel, readModelCollections } from './db/read-model-queries';
+import { insertUpdates } from './db/update-store';
+import { claimEmission, computeStats, loadEmitted } from './db/user-stats-store';
+import type { BuilderMetrics } from './metrics';
+
+export interface MongoBuilderDeps {
+  config: BuilderConfig;
+  mongo: MongoClient;
+  metrics: BuilderMetrics;
+  logger: Logger;
+  onFatal: (err: Error) => void;
+}
+
+export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfig, logger: Logger): BuilderStore {
+  const db = mongo.db(config.MONGODB_DB);
+  const updates = db.collection<Document>(config.UPDATES_COLLECTION);
+  const userStats = db.collection<EmittedStats>(config.USER_STATS_COLLECTION);
+  const readModel = readModelCollections(db, {
+    users: config.USERS_COLLECTION,
+    dialogs: config.DIALOGS_COLLECTION,
+    dialogMembers: config.DIALOG_MEMBERS_COLLECTION,
+    messages: config.MESSAGES_COLLECTION,
+    messageStatuses: config.MESSAGE_STATUSES_COLLECTION,
+  });
+  return {
+    async ensureIndexes() {
+      await ensureIndexes(updates, UPDATE_INDEXES, logger);
+      await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
+      if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
+        for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {
+          await ensureIndexes(readModel[name as keyof typeof readModel] as never, specs, logger);
+        }
+      }
+    },
+    loadReadModel: (events) => loadReadModel(readModel, events),
+    insertUpdates: (drafts) => insertUpdates(updates, drafts),
+    computeStats: (tenantId, userIds) => computeStats(readModel.dialogMembers, tenantId, userIds),
+    loadEmitted: (tenantId, userIds) => loadEmitted(userStats, tenantId, userIds),
+    claimEmission: (previous, next) => claimEmission(userStats, previous, next),
+    findDialogIdOfMessage: (tenantId, messageId) => findDialogIdOfMessage(readModel, tenantId, messageId),
+  };
+}
+
+export function createMongoBuilder({ config, mongo, metrics, logger, onFatal }: MongoBuilderDeps): Builder {
+  return createBuilder({
+    config,
+    store: createMongoBuilderStore(mongo, config, logger),
+    leases: createMongoLeaseStore(mongo.db(config.MONGODB_DB).collection<LeaseDoc>(config.LEASES_COLLECTION)),
+    metrics,
+    logger,
+    onFatal,
+  });
+}

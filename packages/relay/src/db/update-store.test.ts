@@ -1,0 +1,46 @@
+import { bucketRange, bucketRanges } from '@chat3/core';
+import { isChangeStreamUnsupported } from '@chat3/runtime';
+import { describe, expect, it } from 'vitest';
+import { changeStreamPipeline, unpublishedFilter } from './update-store';
+
+describe('changeStreamPipeline', () => {
+  it('matches inserts in the given bucket ranges', () => {
+    expect(changeStreamPipeline(bucketRanges([1, 0], 4))).toEqual([
+      { $match: { operationType: 'insert', 'fullDocument.partition': { $gte: 0, $lt: 512 } } },
+    ]);
+    const [stage] = changeStreamPipeline(bucketRanges([0, 2], 4));
+    expect(stage).toEqual({
+      $match: {
+        operationType: 'insert',
+        $or: [
+          { 'fullDocument.partition': { $gte: bucketRange(0, 4).from, $lt: bucketRange(0, 4).to } },
+          { 'fullDocument.partition': { $gte: bucketRange(2, 4).from, $lt: bucketRange(2, 4).to } },
+        ],
+      },
+    });
+  });
+});
+
+describe('unpublishedFilter', () => {
+  it('selects unpublished, unparked Updates of the ranges, older than a cut-off when given', () => {
+    expect(unpublishedFilter([{ from: 0, to: 256 }], 5)).toEqual({
+      published: false,
+      parked: { $exists: false },
+      partition: { $gte: 0, $lt: 256 },
+      createdAt: { $lt: 5 },
+    });
+    expect(unpublishedFilter(bucketRanges([0, 2], 4))).toEqual({
+      published: false,
+      parked: { $exists: false },
+      $or: [{ partition: { $gte: 0, $lt: 256 } }, { partition: { $gte: 512, $lt: 768 } }],
+    });
+  });
+});
+
+describe('isChangeStreamUnsupported', () => {
+  it('recognises FerretDB, standalone servers and unknown commands', () => {
+    for (const code of [238, 40573, 115]) expect(isChangeStreamUnsupported({ code })).toBe(true);
+    expect(isChangeStreamUnsupported({ code: 286 })).toBe(false);
+    expect(isChangeStreamUnsupported(new Error('x'))).toBe(false);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The relay's queries on `updates`, on MongoDB (the `UpdateStore` port). `published: false` is the
+ * source of truth: work is found by it, and marking is conditional on it, so a duplicate mark is a
+ * no-op. Filters and pipelines are built by pure functions, unit-tested without a server.
+ */
+import { UPDATE_INDEXES } from '@chat3/core';
+import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
+import type { ChangeStream, Collection, Document, Filter, ObjectId } from 'mongodb';
+import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
+
+export const OLDEST_FIRST = { createdAt: 1, _id: 1 } as const;
+
+function rangeClauses(field: string, ranges: BucketRanges): Document[] {
+  return ranges.map(({ from, to }) => ({ [field]: { $gte: from, $lt: to } }));
+}
+
+/** Unpublished, not parked, in these buckets, older than `before` if given. */
+export function unpublishedFilter(ranges: BucketRanges, before?: number): Filter<StoredUpdate> {
+  const clauses = rangeClauses('partition', ranges);
+  const filter: Filter<StoredUpdate> = { published: false, parked: { $exists: false } };
+  if (clauses.length === 1) Object.assign(filter, clauses[0]);
+  else filter.$or = clauses;
+  if (before !== undefined) filter.createdAt = { $lt: before };
+  return filter;
+}
+
+/** `$match` for inserts into these buckets. */
+export function changeStreamPipeline(ranges: BucketRanges): Document[] {
+  const clauses = rangeClauses('fullDocument.partition', ranges);
+  return [{ $match: { operationType: 'insert', ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) } }];
+}
+
+export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Logger): UpdateStore {
+  return {
+    ensureIndexes: () => ensureIndexes(col as never, UPDATE_INDEXES, logger),
+
+    fetchUnpublished(ranges, limit, before) {
+      return col.find(unpublishedFilter(ranges, before)).sort(OLDEST_FIRST).limit(limit).toArray();
+    },
+
+    async stillUnpublished(ids) {
+      const rows = await col
+        .find({ _id: { $in: [...ids] }, published: false, parked: { $exists: false } }, { projection: { _id: 1 } })
+        .toArray();
+      return new Set(rows.map((r) => r._id.toHexString()));
+    },
+
+    async markPublished(ids, publishedAt) {
+      if (ids.length === 0) return;
+      await col.updateMany({ _id: { $in: [...ids] }, published: false }, { $set: { published: true, publishedAt } });
+    },
+
+    async recordRejection(id, reason, maxAttempts, at) {
+      const doc = await col.findOneAndUpdate(
+        { _id: id, published: false },
+        { $inc: { publishAttempts: 1 } },
+        { returnDocument: 'after', projection: { publishAttempts: 1 } },
+      );
+      const attempts = doc?.publishAttempts ?? 0;
+      if (attempts < maxAttempts) return false;
+      await park(col, id, reason, attempts, at);
+      return true;
+    },
+
+    park: (id, reason, attempts, at) => park(col, id, reason, attempts, at),
+
+    async sampleBacklog() {
+      const [backlog, oldest, parked] = await Promise.all([
+        col.countDocuments({ published: false, parked: { $exists: false } }),
+        // findOne, not find().next(): a cursor left open pins a server connection (FerretDB never times it out).
+        col.findOne({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 }, sort: OLDEST_FIRST }),
+        col.countDocuments({ published: false, parked: { $exists: true } }),
+      ]);
+      return { backlog, oldestCreatedAt: oldest?.createdAt ?? null, parked };
+    },
+
+    async supportsChangeStreams() {
+      const probe = col.watch([], { maxAwaitTimeMS: 1 });
+      try {
+        await probe.tryNext();
+        return true;
+      } catch (err) {
+        if (isChangeStreamUnsupported(err)) return false;
+        throw err;
+      } finally {
+        await probe.close().catch(() => undefined);
+      }
+    },
+
+    watchInserts({ ranges, startAfter, batchSize, maxAwaitTimeMS }) {
+      const stream: ChangeStream<StoredUpdate> = col.watch(changeStreamPipeline(ranges), {
+        maxAwaitTimeMS,
+        batchSize,
+        ...(startAfter ? { startAfter } : {}),
+      });
+      return stream as unknown as ChangeStreamPort;
+    },
+  };
+}
+
+async function park(col: Collection<StoredUpdate>, id: ObjectId, reason: string, attempts: number, at: number): Promise<void> {
+  await col.updateOne({ _id: id, published: false }, { $set: { parked: { reason, at, attempts } } });
+}

@@ -1,0 +1,31 @@
+/** The relay on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
+import { createMongoLeaseStore, type LeaseDoc, type Logger } from '@chat3/runtime';
+import type { MongoClient } from 'mongodb';
+import type { RelayConfig } from './config';
+import { createMongoResumeTokenStore } from './db/resume-tokens';
+import { createMongoUpdateStore } from './db/update-store';
+import type { RelayMetrics } from './metrics';
+import type { StoredUpdate } from './ports';
+import { createRelay, type Relay } from './relay';
+
+export interface MongoRelayDeps {
+  config: RelayConfig;
+  mongo: MongoClient;
+  metrics: RelayMetrics;
+  logger: Logger;
+  onFatal: (err: Error) => void;
+}
+
+export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: MongoRelayDeps): Relay {
+  const db = mongo.db(config.MONGODB_DB);
+  const leases = db.collection<LeaseDoc>(config.LEASES_COLLECTION);
+  return createRelay({
+    config,
+    store: createMongoUpdateStore(db.collection<StoredUpdate>(config.UPDATES_COLLECTION), logger),
+    leases: createMongoLeaseStore(leases),
+    resumeTokens: (group, owner) => createMongoResumeTokenStore(leases, group, owner),
+    metrics,
+    logger,
+    onFatal,
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * The relay's I/O, as the narrow interfaces its loops take. `db/` implements them on MongoDB; the fault
+ * simulation implements them on models of the driver's documented behaviour.
+ */
+import type { UpdateDocument } from '@chat3/core';
+import type { ObjectId } from 'mongodb';
+
+export type StoredUpdate = UpdateDocument<ObjectId>;
+
+/** Half-open ranges of recipient buckets (`partition` on each Update). */
+export type BucketRanges = ReadonlyArray<{ from: number; to: number }>;
+
+export interface BacklogSample {
+  backlog: number;
+  oldestCreatedAt: number | null;
+  parked: number;
+}
+
+/** An insert into `updates`, as a change stream returns it. */
+export interface UpdateInsertEvent {
+  _id: unknown;
+  operationType: 'insert';
+  fullDocument: StoredUpdate;
+}
+
+/** Any other event the stream returns (an `invalidate` after a drop or rename). */
+export interface OtherChangeEvent {
+  _id: unknown;
+  operationType: Exclude<string, 'insert'>;
+}
+
+/**
+ * A change stream as driver 7 presents it in iterator mode: `tryNext` resolves a change, or null after
+ * an empty batch (idle, or closed: only `closed` tells them apart); it resumes by itself after
+ * resumable errors and rejects on the others. `resumeToken` is the position after the last change
+ * returned, or the post-batch resume token when a batch ends (so it also advances while idle).
+ */
+export interface ChangeStreamPort {
+  tryNext(): Promise<UpdateInsertEvent | OtherChangeEvent | null>;
+  readonly resumeToken: unknown;
+  bufferedCount(): number;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  ranges: BucketRanges;
+  startAfter?: unknown;
+  batchSize: number;
+  maxAwaitTimeMS: number;
+}
+
+export interface UpdateStore {
+  /** Creates the indexes the relay's queries use. */
+  ensureIndexes(): Promise<void>;
+  /** Unpublished, unparked Updates in these buckets, oldest first (createdAt, then _id). */
+  fetchUnpublished(ranges: BucketRanges, limit: number, before?: number): Promise<StoredUpdate[]>;
+  /** Of these ids, the ones still unpublished and unparked. */
+  stillUnpublished(ids: readonly ObjectId[]): Promise<Set<string>>;
+  markPublished(ids: readonly ObjectId[], publishedAt: number): Promise<void>;
+  /** Counts a broker rejection; parks the Update (and returns true) at `maxAttempts`. */
+  recordRejection(id: ObjectId, reason: string, maxAttempts: number, at: number): Promise<boolean>;
+  park(id: ObjectId, reason: string, attempts: number, at: number): Promise<void>;
+  sampleBacklog(): Promise<BacklogSample>;
+  /** Resolves true when the server has change streams, false when it answers "not supported". */
+  supportsChangeStreams(): Promise<boolean>;
+  watchInserts(options: WatchOptions): ChangeStreamPort;
+}
+
+/** Change-stream resume tokens, kept with the relay's partition leases. */
+export interface ResumeTokenStore {
+  save(partitions: readonly number[], token: unknown, at: number): Promise<void>;
+  /** The oldest token saved for these partitions, or null if any of them has none. */
+  load(partitions: readonly number[]): Promise<unknown>;
+}
