@@ -153,6 +153,54 @@ describe('parseEvent: valid bodies', () => {
   });
 });
 
+describe('parseEvent: ids and sections that are null', () => {
+  /** `data` as Chat3's own eventUtils composes it for a dialog event: every id it does not know is null. */
+  const chat3DialogData = {
+    context: {
+      version: 2,
+      eventType: 'dialog.update',
+      dialogId: 'dlg_1',
+      entityId: 'dlg_1',
+      messageId: null,
+      userId: null,
+      includedSections: ['dialog'],
+      updatedFields: ['dialog.name'],
+    },
+    dialog: { dialogId: 'dlg_1', tenantId: null, meta: {} },
+  };
+
+  it('accepts the null ids Chat3 sends for what an event is not about, as "not named"', () => {
+    const result = expectOk(parse({ ...validBody, eventType: 'dialog.update', entityId: 'dlg_1', data: chat3DialogData }));
+    expect(result.event.data.context).toMatchObject({ dialogId: 'dlg_1', messageId: null, userId: null });
+    expect(result.event.data.dialog).toMatchObject({ dialogId: 'dlg_1', tenantId: null });
+  });
+
+  it('accepts null ids in the message, typing, user and member snapshots and a null updatedFields', () => {
+    const data = {
+      context: { dialogId: null, messageId: null, userId: null, updatedFields: null },
+      message: { messageId: null, dialogId: null },
+      typing: { userId: null },
+      user: { userId: null },
+      member: { userId: 'carl', dialogId: null, state: null },
+      reactionUpdate: { userId: null, reaction: '👍' },
+    };
+    const result = expectOk(parse({ ...validBody, data }));
+    expect(result.event.data.context).toEqual({ dialogId: null, messageId: null, userId: null, updatedFields: null });
+    expect(result.event.data.member).toMatchObject({ userId: 'carl', dialogId: null, state: null });
+  });
+
+  it('treats a null section as no snapshot', () => {
+    const data = { context: null, dialog: null, member: null, message: null, typing: null, user: null, statusUpdate: null, reaction: null };
+    const result = expectOk(parse({ ...validBody, data }));
+    for (const section of Object.keys(data)) expect(result.event.data[section as keyof typeof data]).toBeNull();
+  });
+
+  it('still requires the member snapshot to name its member', () => {
+    const result = expectBad(parse({ ...validBody, eventType: 'dialog.member.add', data: { member: { userId: null } } }));
+    expect(result.detail).toMatch(/^data\.member\.userId: /);
+  });
+});
+
 describe('parseEvent: types that produce no Update', () => {
   it.each(['message.delete', 'message.reaction.add', 'message.reaction.remove', 'message.status.create'])(
     'parses %s and classifies it as ignored: no-update-type',

@@ -3,8 +3,8 @@
  * the `ChatEvent` type.
  *
  * Lenient where Chat3 producers differ (legacy `_id`, EJSON ids and dates, ISO timestamps, `*.changed`
- * aliases), strict where a wrong value would corrupt Updates (missing tenantId, non-object snapshots,
- * ids that are not strings).
+ * aliases, `null` for an id or section they do not have), strict where a wrong value would corrupt
+ * Updates (missing tenantId, non-object snapshots, ids that are not strings).
  */
 import { z } from 'zod';
 import { classifyEventType, type EventClass } from './event-types';
@@ -30,9 +30,16 @@ const meta = z.record(z.string(), z.unknown()).nullish();
 const id = z.string().min(1).max(512);
 const objectId = z.union([z.string(), z.object({ $oid: z.string() }).transform((v) => v.$oid)]);
 
+/**
+ * Ids inside snapshots point at things; they are not state. Chat3 fills the ids it does not know with
+ * `null` (`buildEventContext` sends `messageId: null` on every dialog event), so `null` reads as "not
+ * named" and the next source is asked, as for an absent id.
+ */
+const optionalId = id.nullish();
+
 const dialogSnapshot = z.looseObject({
-  dialogId: id.optional(),
-  tenantId: z.string().optional(),
+  dialogId: optionalId,
+  tenantId: z.string().nullish(),
   name: z.string().nullish(),
   createdBy: z.string().nullish(),
   createdAt: optionalTimestamp,
@@ -50,13 +57,13 @@ const memberState = z.looseObject({
 /** Chat3 sends either the read-model row or the Update's own `member` section; both are accepted. */
 const memberSnapshot = z.looseObject({
   userId: id,
-  dialogId: id.optional(),
+  dialogId: optionalId,
   meta,
   unreadCount: z.number().nullish(),
   lastSeenAt: optionalTimestamp,
   lastMessageAt: optionalTimestamp,
   isActive: z.boolean().nullish(),
-  state: memberState.optional(),
+  state: memberState.nullish(),
 });
 
 const statusSnapshot = z.looseObject({
@@ -68,33 +75,33 @@ const statusSnapshot = z.looseObject({
 });
 
 const reactionSnapshot = z.looseObject({
-  userId: id.optional(),
+  userId: optionalId,
   reaction: z.string().min(1),
   createdAt: optionalTimestamp,
 });
 
 /** Also the §5 message section: a status or reaction change may sit inside it (its user defaults to actorId). */
 const messageSnapshot = z.looseObject({
-  messageId: id.optional(),
-  dialogId: id.optional(),
+  messageId: optionalId,
+  dialogId: optionalId,
   senderId: z.string().nullish(),
   type: z.string().nullish(),
   content: z.unknown().optional(),
   meta,
   createdAt: optionalTimestamp,
-  statusUpdate: statusSnapshot.partial({ userId: true }).optional(),
-  reactionUpdate: reactionSnapshot.optional(),
+  statusUpdate: statusSnapshot.partial({ userId: true }).nullish(),
+  reactionUpdate: reactionSnapshot.nullish(),
 });
 
 const typingSnapshot = z.looseObject({
-  userId: id.optional(),
+  userId: optionalId,
   expiresInMs: z.number().int().positive().optional(),
   timestamp: optionalTimestamp,
   userInfo: z.unknown().optional(),
 });
 
 const userSnapshot = z.looseObject({
-  userId: id.optional(),
+  userId: optionalId,
   type: z.string().nullish(),
   name: z.string().nullish(),
   meta,
@@ -102,24 +109,25 @@ const userSnapshot = z.looseObject({
 });
 
 const contextSnapshot = z.looseObject({
-  dialogId: id.optional(),
-  messageId: id.optional(),
-  userId: id.optional(),
-  updatedFields: z.array(z.string()).optional(),
+  dialogId: optionalId,
+  messageId: optionalId,
+  userId: optionalId,
+  updatedFields: z.array(z.string()).nullish(),
 });
 
+/** A `null` section is no snapshot, like an absent one (a snapshot cannot say "this dialog is nothing"). */
 const eventData = z
   .looseObject({
-    context: contextSnapshot.optional(),
-    dialog: dialogSnapshot.optional(),
-    member: memberSnapshot.optional(),
-    message: messageSnapshot.optional(),
-    typing: typingSnapshot.optional(),
-    user: userSnapshot.optional(),
-    statusUpdate: statusSnapshot.optional(),
-    status: statusSnapshot.optional(),
-    reactionUpdate: reactionSnapshot.optional(),
-    reaction: reactionSnapshot.optional(),
+    context: contextSnapshot.nullish(),
+    dialog: dialogSnapshot.nullish(),
+    member: memberSnapshot.nullish(),
+    message: messageSnapshot.nullish(),
+    typing: typingSnapshot.nullish(),
+    user: userSnapshot.nullish(),
+    statusUpdate: statusSnapshot.nullish(),
+    status: statusSnapshot.nullish(),
+    reactionUpdate: reactionSnapshot.nullish(),
+    reaction: reactionSnapshot.nullish(),
   })
   .nullish()
   .transform((v) => v ?? {});
