@@ -114,6 +114,21 @@ describe('parseEvent: valid bodies', () => {
     expect(result.event.data.dialog?.updatedAt).toBe(Date.parse('2025-11-19T11:09:29.397Z'));
   });
 
+  it('keeps an absent snapshot field absent and a null one null, in every snapshot', () => {
+    const data = {
+      dialog: { dialogId: 'dlg_1', name: null, updatedAt: null },
+      member: { userId: 'carl', lastSeenAt: null, state: { lastMessageAt: null, unreadCount: 3 } },
+      message: { messageId: 'msg_1', senderId: null, content: null, createdAt: null },
+      user: { userId: 'carl', type: null, createdAt: null },
+      typing: { userId: 'carl', timestamp: null, userInfo: null },
+      statusUpdate: { userId: 'alice', status: 'read', readAt: null },
+      reaction: { reaction: '👍', createdAt: null },
+      context: { dialogId: 'dlg_1', updatedFields: null },
+    };
+    const result = expectOk(parse({ ...validBody, data }));
+    expect(result.event.data).toStrictEqual(data);
+  });
+
   it('treats absent and null data as no snapshots at all', () => {
     const { data: _drop, ...noData } = validBody;
     expect(expectOk(parse(noData)).event.data).toEqual({});
@@ -139,11 +154,11 @@ describe('parseEvent: valid bodies', () => {
         data: { message: { messageId: 'msg_1', statusUpdate: { status: 'read', readAt: '1763551369397.6482' }, statusMessageMatrix: [] } },
       }),
     );
-    expect(status.event.data.message?.statusUpdate).toEqual({ status: 'read', readAt: 1763551369397.6482, createdAt: null });
+    expect(status.event.data.message?.statusUpdate).toStrictEqual({ status: 'read', readAt: 1763551369397.6482 });
     const reaction = expectOk(
       parse({ ...validBody, eventType: 'message.reaction.update', data: { message: { reactionUpdate: { userId: 'a', reaction: '👍' } } } }),
     );
-    expect(reaction.event.data.message?.reactionUpdate).toEqual({ userId: 'a', reaction: '👍', createdAt: null });
+    expect(reaction.event.data.message?.reactionUpdate).toStrictEqual({ userId: 'a', reaction: '👍' });
   });
 
   it('stores the seed name for a *.changed alias', () => {

@@ -24,7 +24,11 @@ const timestamp = z
     }
     return ms;
   });
-const optionalTimestamp = timestamp.nullish().transform((v) => v ?? null);
+/**
+ * Absent stays `undefined` and null stays `null` in every snapshot field: the sections tell "the producer
+ * did not say" (the read model fills in) from "the producer says there is none" (see sections.ts).
+ */
+const optionalTimestamp = timestamp.nullish();
 /** Absent and null stay apart from `{}`, so an empty snapshot never hides the read model's meta. */
 const meta = z.record(z.string(), z.unknown()).nullish();
 const id = z.string().min(1).max(512);

@@ -249,7 +249,7 @@ function statusUpdateOf(event: ChatEvent, messageId: string, view: ReadModelView
       userId: snap.userId,
       userType: snap.userType ?? null,
       status: snap.status,
-      readAt: snap.readAt,
+      readAt: snap.readAt ?? null,
       createdAt: snap.createdAt ?? event.createdAt,
     };
   }
