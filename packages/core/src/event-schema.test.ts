@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent, type ParsedEvent } from './event-schema';
+import { ADVISORY_FIELDS, DEFAULT_TYPING_EXPIRES_MS, parseEvent, type ParsedEvent } from './event-schema';
 import { eventBody, T0 } from './test-fixtures';
 
 const LIMIT = { maxBytes: 64 * 1024 };
@@ -213,6 +213,58 @@ describe('parseEvent: ids and sections that are null', () => {
   it('still requires the member snapshot to name its member', () => {
     const result = expectBad(parse({ ...validBody, eventType: 'dialog.member.add', data: { member: { userId: null } } }));
     expect(result.detail).toMatch(/^data\.member\.userId: /);
+  });
+});
+
+describe('parseEvent: advisory typing fields are corrected, not rejected', () => {
+  const typing = (fields: Record<string, unknown>) =>
+    expectOk(parse({ ...validBody, eventType: 'dialog.typing', entityId: 'dlg_1', data: { typing: { userId: 'carl', ...fields } } }));
+
+  it('reports no correction for a body that needs none', () => {
+    expect(expectOk(parse(validBody)).corrections).toEqual([]);
+    const fine = typing({ expiresInMs: 8000, timestamp: '2025-11-19T11:09:29.397Z', userInfo: { name: 'Carl' } });
+    expect(fine.corrections).toEqual([]);
+    expect(fine.event.data.typing).toEqual({
+      userId: 'carl',
+      expiresInMs: 8000,
+      timestamp: Date.parse('2025-11-19T11:09:29.397Z'),
+      userInfo: { name: 'Carl' },
+    });
+  });
+
+  it('rounds a fractional expiresInMs and reports it', () => {
+    const result = typing({ expiresInMs: 2500.5 });
+    expect(result.event.data.typing?.expiresInMs).toBe(2501);
+    expect(result.corrections).toEqual([{ field: 'typing.expiresInMs', received: 2500.5 }]);
+  });
+
+  it.each([0, -3, 0.4, 'soon', '3000', true, {}, []])('uses the default of 5000 for expiresInMs %j and reports it', (expiresInMs) => {
+    const result = typing({ expiresInMs });
+    expect(result.event.data.typing?.expiresInMs).toBe(DEFAULT_TYPING_EXPIRES_MS);
+    expect(result.corrections).toEqual([{ field: 'typing.expiresInMs', received: expiresInMs }]);
+  });
+
+  it('keeps a null or absent expiresInMs as it is, without a correction: the mapping applies the default', () => {
+    expect(typing({ expiresInMs: null }).event.data.typing).toStrictEqual({ userId: 'carl', expiresInMs: null });
+    expect(typing({}).event.data.typing).toStrictEqual({ userId: 'carl' });
+    expect(typing({ expiresInMs: null }).corrections).toEqual([]);
+  });
+
+  it('drops a typing timestamp that is not a timestamp and reports it', () => {
+    const result = typing({ timestamp: 'yesterday-ish', expiresInMs: 3000 });
+    expect(result.event.data.typing).toStrictEqual({ userId: 'carl', expiresInMs: 3000 });
+    expect(result.corrections).toEqual([{ field: 'typing.timestamp', received: 'yesterday-ish' }]);
+  });
+
+  it('reports each corrected field once, under a name from the fixed list', () => {
+    const result = typing({ expiresInMs: -1, timestamp: { $date: 'soon' } });
+    expect(result.corrections.map((c) => c.field)).toEqual(['typing.expiresInMs', 'typing.timestamp']);
+    for (const c of result.corrections) expect(ADVISORY_FIELDS).toContain(c.field);
+  });
+
+  it('stays strict about the typist: a userId that is not a string is still a schema error', () => {
+    const result = expectBad(parse({ ...validBody, eventType: 'dialog.typing', data: { typing: { userId: 42 } } }));
+    expect(result.detail).toMatch(/^data\.typing\.userId: /);
   });
 });
 

@@ -97,10 +97,11 @@ const messageSnapshot = z.looseObject({
   reactionUpdate: reactionSnapshot.nullish(),
 });
 
+/** `expiresInMs` and `timestamp` are advisory: taken as sent here, read by `correctTyping`, never rejected. */
 const typingSnapshot = z.looseObject({
   userId: optionalId,
-  expiresInMs: z.number().int().positive().optional(),
-  timestamp: optionalTimestamp,
+  expiresInMs: z.unknown().optional(),
+  timestamp: z.unknown().optional(),
   userInfo: z.unknown().optional(),
 });
 
@@ -161,7 +162,18 @@ const eventBody = z
     }
   });
 
-export type EventData = z.output<typeof eventData>;
+/** The typing snapshot after `correctTyping`: its advisory fields are usable or absent/null. */
+export interface TypingSnapshot {
+  userId?: string | null;
+  /** A positive whole number of milliseconds; absent or null means the default. */
+  expiresInMs?: number | null;
+  /** Epoch ms; absent or null means the event's createdAt. */
+  timestamp?: number | null;
+  userInfo?: unknown;
+  [key: string]: unknown;
+}
+
+export type EventData = z.output<typeof eventData> & { typing?: TypingSnapshot | null };
 export type MemberSnapshot = z.output<typeof memberSnapshot>;
 export type StatusSnapshot = z.output<typeof statusSnapshot>;
 
@@ -179,7 +191,15 @@ export interface ChatEvent {
   createdAt: number;
 }
 
-export type ParsedEvent = { ok: true; event: ChatEvent; class: EventClass } | { ok: false; reason: BadEventReason; detail: string };
+export type ParsedEvent =
+  | {
+      ok: true;
+      event: ChatEvent;
+      class: EventClass;
+      /** Advisory fields that were replaced rather than rejected; the builder counts them. */
+      corrections: FieldCorrection[];
+    }
+  | { ok: false; reason: BadEventReason; detail: string };
 
 export type BadEventReason = 'oversized' | 'not-json' | 'schema';
 
@@ -205,9 +225,13 @@ export function parseEvent(body: Buffer | string, options: ParseOptions): Parsed
   }
   const body_ = result.data;
   const cls = classifyEventType(body_.eventType);
+  const corrections: FieldCorrection[] = [];
+  const { typing, ...snapshots } = body_.data;
+  const data: EventData = typing === undefined ? snapshots : { ...snapshots, typing: typing && correctTyping(typing, corrections) };
   return {
     ok: true,
     class: cls,
+    corrections,
     event: {
       eventId: (body_.eventId ?? body_._id) as string,
       tenantId: body_.tenantId,
@@ -216,10 +240,48 @@ export function parseEvent(body: Buffer | string, options: ParseOptions): Parsed
       entityId: body_.entityId,
       actorId: body_.actorId ?? null,
       actorType: body_.actorType ?? null,
-      data: body_.data,
+      data,
       createdAt: body_.createdAt,
     },
   };
+}
+
+export const DEFAULT_TYPING_EXPIRES_MS = 5000;
+
+/**
+ * Advisory fields: hints for the client's display that have a safe default and nothing else depends
+ * on. An unusable value is replaced and reported instead of dead-lettering the event (nobody would see
+ * the indicator). `null` and absent are not corrections: they ask for the default.
+ */
+export const ADVISORY_FIELDS = ['typing.expiresInMs', 'typing.timestamp'] as const;
+export type AdvisoryField = (typeof ADVISORY_FIELDS)[number];
+
+export interface FieldCorrection {
+  field: AdvisoryField;
+  /** The value as the producer sent it. */
+  received: unknown;
+}
+
+/**
+ * `expiresInMs`: a fraction is rounded; a value that is not a finite number, or not positive once
+ * rounded, becomes the default. `timestamp`: a value that is not a timestamp is dropped, so the event's
+ * createdAt is used.
+ */
+function correctTyping(typing: z.output<typeof typingSnapshot>, corrections: FieldCorrection[]): TypingSnapshot {
+  const { expiresInMs, timestamp: at, ...rest } = typing;
+  const out: TypingSnapshot = rest;
+  if (expiresInMs !== undefined) {
+    const rounded = typeof expiresInMs === 'number' && Number.isFinite(expiresInMs) ? Math.round(expiresInMs) : Number.NaN;
+    out.expiresInMs = expiresInMs === null ? null : rounded >= 1 ? rounded : DEFAULT_TYPING_EXPIRES_MS;
+    if (expiresInMs !== null && out.expiresInMs !== expiresInMs) corrections.push({ field: 'typing.expiresInMs', received: expiresInMs });
+  }
+  if (at !== undefined) {
+    const parsed = at === null ? null : timestamp.safeParse(at);
+    if (parsed === null) out.timestamp = null;
+    else if (parsed.success) out.timestamp = parsed.data;
+    else corrections.push({ field: 'typing.timestamp', received: at });
+  }
+  return out;
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {

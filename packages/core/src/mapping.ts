@@ -7,7 +7,7 @@
  * agree. An event that cannot be built (no dialog, no member to speak of) comes back with a reason; the
  * builder dead-letters it.
  */
-import type { ChatEvent } from './event-schema';
+import { DEFAULT_TYPING_EXPIRES_MS, type ChatEvent } from './event-schema';
 import type { SourceEventType } from './event-types';
 import { USER_STATS_EVENT_TYPE } from './event-types';
 import { partitionOf } from './partition';
@@ -267,7 +267,7 @@ function buildTypingUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome {
   if (!dialog) return fail(missingDialog(dialogId));
   const typing = {
     userId: typist,
-    expiresInMs: snap?.expiresInMs ?? 5000,
+    expiresInMs: snap?.expiresInMs ?? DEFAULT_TYPING_EXPIRES_MS,
     timestamp: snap?.timestamp ?? event.createdAt,
     userInfo: snap?.userInfo ?? null,
   };

@@ -38,6 +38,7 @@ export function createRouter(options: RouterOptions) {
   async function route(ch: Channel, msg: ConsumeMessage): Promise<void> {
     const parsed = parseEvent(msg.content, { maxBytes: options.maxEventBytes });
     metrics.eventsConsumed.inc({ event_type: parsed.ok ? parsed.event.eventType : 'invalid' });
+    if (parsed.ok) for (const { field } of parsed.corrections) metrics.fieldsCorrected.inc({ field });
     const decision = routeEvent(parsed, options.partitions);
     switch (decision.action) {
       case 'ignore':
