@@ -264,6 +264,20 @@ describe('dialog.member.add', () => {
     expect(updates.get('alice')!.data.context.userId).toBe('erin');
   });
 
+  it('finds the member in Chat3’s composite entityId <dialogId>:<userId> when the data names none', () => {
+    const view = standardView().addMembers([memberRow(DIALOG, 'erin')]);
+    const event = makeEvent('dialog.member.add', {
+      entityType: 'dialogMember',
+      entityId: `${DIALOG}:erin`,
+      data: { context: { dialogId: DIALOG, entityId: `${DIALOG}:erin`, userId: null }, dialog: { dialogId: DIALOG, tenantId: TENANT } },
+    });
+    const { updates, statsUserIds } = expectBuilt(build(event, view));
+    expect(updates.map((u) => u.userId)).toEqual([...ACTIVE_MEMBERS, 'erin'].sort());
+    for (const u of updates) expect(u.data.context).toMatchObject({ entityId: DIALOG, userId: 'erin' });
+    expect(byRecipient(updates).get('erin')!.data.member).toEqual(ownMember('erin'));
+    expect(statsUserIds).toEqual(['erin']);
+  });
+
   it('derives the added member’s stats', () => {
     expect(expectBuilt(build(makeEvent('dialog.member.add', { data: { member: added } }))).statsUserIds).toEqual(['erin']);
   });
@@ -303,6 +317,13 @@ describe('dialog.member.remove', () => {
     const updates = expectBuilt(build(event, stillActive)).updates;
     expect(updates.filter((u) => u.userId === 'alice')).toHaveLength(1);
     expect(byRecipient(updates).get('alice')!.data.member!.state.isActive).toBe(false);
+  });
+
+  it('reaches the removed member named only by Chat3’s composite entityId', () => {
+    const event = makeEvent('dialog.member.remove', { entityId: `${DIALOG}:alice`, data: { context: { dialogId: DIALOG } } });
+    const updates = byRecipient(expectBuilt(build(event, afterRemoval())).updates);
+    expect([...updates.keys()]).toEqual(['bot_123', 'carl', 'alice']);
+    expect(updates.get('alice')!.data.member!.state.isActive).toBe(false);
   });
 
   it('reaches the removed member when Chat3 deleted the membership row', () => {
@@ -461,6 +482,26 @@ describe('dialog.member.* without what they need', () => {
       expect(reason).toContain('data.member.userId');
     },
   );
+
+  it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
+    '%s whose entityId is the dialog fails naming every field it looked in',
+    (type) => {
+      const reason = expectFailed(build(makeEvent(type, { entityId: DIALOG, data: { context: { dialogId: DIALOG, userId: null } } })));
+      expect(reason).toBe(
+        `${type} names no member: data.member.userId and data.context.userId are missing, and entityId ${DIALOG} is not ${DIALOG}:<userId>`,
+      );
+    },
+  );
+
+  it('does not take the actor for the member: on add and remove the actor is whoever acted', () => {
+    const reason = expectFailed(build(makeEvent('dialog.member.add', { actorId: 'carl', data: { context: { dialogId: DIALOG } } })));
+    expect(reason).toContain('names no member');
+  });
+
+  it('does not take a composite entityId of another dialog for the member', () => {
+    const event = makeEvent('dialog.member.add', { entityId: 'dlg_2:erin', data: { context: { dialogId: DIALOG } } });
+    expect(expectFailed(build(event))).toContain('entityId dlg_2:erin is not dlg_1:<userId>');
+  });
 
   it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
     '%s fails with a reason when the dialog is unknown and has no snapshot',

@@ -259,6 +259,15 @@ describe('where an event points', () => {
     expect(memberUserIdOf(makeEvent('dialog.member.add', { data: { member: { userId: 'erin' } } }))).toBe('erin');
     expect(memberUserIdOf(makeEvent('dialog.member.add', { data: { context: { userId: 'erin' } } }))).toBe('erin');
     expect(memberUserIdOf(makeEvent('dialog.member.add'))).toBeNull();
+    const chat3 = { context: { dialogId: DIALOG, userId: null } };
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin`, data: chat3 }))).toBe('erin');
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:a:b`, data: chat3 }))).toBe('a:b');
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: 'dlg_2:erin', data: chat3 }))).toBeNull();
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:`, data: chat3 }))).toBeNull();
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin` }))).toBeNull(); // the dialog is entityId itself
+    expect(
+      memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin`, data: { ...chat3, member: { userId: 'fay' } } })),
+    ).toBe('fay');
     expect(subjectUserIdOf(makeEvent('user.add', { entityId: 'carl' }))).toBe('carl');
   });
 });
