@@ -1,12 +1,21 @@
 /** The builder's Prometheus metrics (one registry per process, so tests can run several builders). */
+import { ADVISORY_FIELDS } from '@chat3/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'chat3_builder_' });
   const registers = [registry];
+  const fieldsCorrected = new Counter({
+    name: 'chat3_builder_fields_corrected_total',
+    help: 'Advisory event fields replaced instead of dead-lettering the event, by field (a fixed list)',
+    labelNames: ['field'],
+    registers,
+  });
+  for (const field of ADVISORY_FIELDS) fieldsCorrected.inc({ field }, 0);
   return {
     registry,
+    fieldsCorrected,
     eventsConsumed: new Counter({
       name: 'chat3_builder_events_consumed_total',
       help: 'Events taken from the intake queue, by event type as received',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent, type ParsedEvent } from './event-schema';
+import { ADVISORY_FIELDS, DEFAULT_TYPING_EXPIRES_MS, parseEvent, type ParsedEvent } from './event-schema';
 import { eventBody, T0 } from './test-fixtures';
 
 const LIMIT = { maxBytes: 64 * 1024 };
@@ -114,6 +114,21 @@ describe('parseEvent: valid bodies', () => {
     expect(result.event.data.dialog?.updatedAt).toBe(Date.parse('2025-11-19T11:09:29.397Z'));
   });
 
+  it('keeps an absent snapshot field absent and a null one null, in every snapshot', () => {
+    const data = {
+      dialog: { dialogId: 'dlg_1', name: null, updatedAt: null },
+      member: { userId: 'carl', lastSeenAt: null, state: { lastMessageAt: null, unreadCount: 3 } },
+      message: { messageId: 'msg_1', senderId: null, content: null, createdAt: null },
+      user: { userId: 'carl', type: null, createdAt: null },
+      typing: { userId: 'carl', timestamp: null, userInfo: null },
+      statusUpdate: { userId: 'alice', status: 'read', readAt: null },
+      reaction: { reaction: '👍', createdAt: null },
+      context: { dialogId: 'dlg_1', updatedFields: null },
+    };
+    const result = expectOk(parse({ ...validBody, data }));
+    expect(result.event.data).toStrictEqual(data);
+  });
+
   it('treats absent and null data as no snapshots at all', () => {
     const { data: _drop, ...noData } = validBody;
     expect(expectOk(parse(noData)).event.data).toEqual({});
@@ -139,17 +154,117 @@ describe('parseEvent: valid bodies', () => {
         data: { message: { messageId: 'msg_1', statusUpdate: { status: 'read', readAt: '1763551369397.6482' }, statusMessageMatrix: [] } },
       }),
     );
-    expect(status.event.data.message?.statusUpdate).toEqual({ status: 'read', readAt: 1763551369397.6482, createdAt: null });
+    expect(status.event.data.message?.statusUpdate).toStrictEqual({ status: 'read', readAt: 1763551369397.6482 });
     const reaction = expectOk(
       parse({ ...validBody, eventType: 'message.reaction.update', data: { message: { reactionUpdate: { userId: 'a', reaction: '👍' } } } }),
     );
-    expect(reaction.event.data.message?.reactionUpdate).toEqual({ userId: 'a', reaction: '👍', createdAt: null });
+    expect(reaction.event.data.message?.reactionUpdate).toStrictEqual({ userId: 'a', reaction: '👍' });
   });
 
   it('stores the seed name for a *.changed alias', () => {
     const result = expectOk(parse({ ...validBody, eventType: 'message.status.changed' }));
     expect(result.event.eventType).toBe('message.status.update');
     expect(result.class).toEqual({ kind: 'update', eventType: 'message.status.update' });
+  });
+});
+
+describe('parseEvent: ids and sections that are null', () => {
+  /** `data` as Chat3's own eventUtils composes it for a dialog event: every id it does not know is null. */
+  const chat3DialogData = {
+    context: {
+      version: 2,
+      eventType: 'dialog.update',
+      dialogId: 'dlg_1',
+      entityId: 'dlg_1',
+      messageId: null,
+      userId: null,
+      includedSections: ['dialog'],
+      updatedFields: ['dialog.name'],
+    },
+    dialog: { dialogId: 'dlg_1', tenantId: null, meta: {} },
+  };
+
+  it('accepts the null ids Chat3 sends for what an event is not about, as "not named"', () => {
+    const result = expectOk(parse({ ...validBody, eventType: 'dialog.update', entityId: 'dlg_1', data: chat3DialogData }));
+    expect(result.event.data.context).toMatchObject({ dialogId: 'dlg_1', messageId: null, userId: null });
+    expect(result.event.data.dialog).toMatchObject({ dialogId: 'dlg_1', tenantId: null });
+  });
+
+  it('accepts null ids in the message, typing, user and member snapshots and a null updatedFields', () => {
+    const data = {
+      context: { dialogId: null, messageId: null, userId: null, updatedFields: null },
+      message: { messageId: null, dialogId: null },
+      typing: { userId: null },
+      user: { userId: null },
+      member: { userId: 'carl', dialogId: null, state: null },
+      reactionUpdate: { userId: null, reaction: '👍' },
+    };
+    const result = expectOk(parse({ ...validBody, data }));
+    expect(result.event.data.context).toEqual({ dialogId: null, messageId: null, userId: null, updatedFields: null });
+    expect(result.event.data.member).toMatchObject({ userId: 'carl', dialogId: null, state: null });
+  });
+
+  it('treats a null section as no snapshot', () => {
+    const data = { context: null, dialog: null, member: null, message: null, typing: null, user: null, statusUpdate: null, reaction: null };
+    const result = expectOk(parse({ ...validBody, data }));
+    for (const section of Object.keys(data)) expect(result.event.data[section as keyof typeof data]).toBeNull();
+  });
+
+  it('still requires the member snapshot to name its member', () => {
+    const result = expectBad(parse({ ...validBody, eventType: 'dialog.member.add', data: { member: { userId: null } } }));
+    expect(result.detail).toMatch(/^data\.member\.userId: /);
+  });
+});
+
+describe('parseEvent: advisory typing fields are corrected, not rejected', () => {
+  const typing = (fields: Record<string, unknown>) =>
+    expectOk(parse({ ...validBody, eventType: 'dialog.typing', entityId: 'dlg_1', data: { typing: { userId: 'carl', ...fields } } }));
+
+  it('reports no correction for a body that needs none', () => {
+    expect(expectOk(parse(validBody)).corrections).toEqual([]);
+    const fine = typing({ expiresInMs: 8000, timestamp: '2025-11-19T11:09:29.397Z', userInfo: { name: 'Carl' } });
+    expect(fine.corrections).toEqual([]);
+    expect(fine.event.data.typing).toEqual({
+      userId: 'carl',
+      expiresInMs: 8000,
+      timestamp: Date.parse('2025-11-19T11:09:29.397Z'),
+      userInfo: { name: 'Carl' },
+    });
+  });
+
+  it('rounds a fractional expiresInMs and reports it', () => {
+    const result = typing({ expiresInMs: 2500.5 });
+    expect(result.event.data.typing?.expiresInMs).toBe(2501);
+    expect(result.corrections).toEqual([{ field: 'typing.expiresInMs', received: 2500.5 }]);
+  });
+
+  it.each([0, -3, 0.4, 'soon', '3000', true, {}, []])('uses the default of 5000 for expiresInMs %j and reports it', (expiresInMs) => {
+    const result = typing({ expiresInMs });
+    expect(result.event.data.typing?.expiresInMs).toBe(DEFAULT_TYPING_EXPIRES_MS);
+    expect(result.corrections).toEqual([{ field: 'typing.expiresInMs', received: expiresInMs }]);
+  });
+
+  it('keeps a null or absent expiresInMs as it is, without a correction: the mapping applies the default', () => {
+    expect(typing({ expiresInMs: null }).event.data.typing).toStrictEqual({ userId: 'carl', expiresInMs: null });
+    expect(typing({}).event.data.typing).toStrictEqual({ userId: 'carl' });
+    expect(typing({ expiresInMs: null }).corrections).toEqual([]);
+  });
+
+  it('drops a typing timestamp that is not a timestamp and reports it', () => {
+    const result = typing({ timestamp: 'yesterday-ish', expiresInMs: 3000 });
+    expect(result.event.data.typing).toStrictEqual({ userId: 'carl', expiresInMs: 3000 });
+    expect(result.corrections).toEqual([{ field: 'typing.timestamp', received: 'yesterday-ish' }]);
+  });
+
+  it('reports each corrected field once, under a name from the fixed list', () => {
+    const result = typing({ expiresInMs: -1, timestamp: { $date: 'soon' } });
+    expect(result.corrections.map((c) => c.field)).toEqual(['typing.expiresInMs', 'typing.timestamp']);
+    for (const c of result.corrections) expect(ADVISORY_FIELDS).toContain(c.field);
+  });
+
+  it('stays strict about the typist: a userId that is not a string is still a schema error', () => {
+    const result = expectBad(parse({ ...validBody, eventType: 'dialog.typing', data: { typing: { userId: 42 } } }));
+    expect(result.detail).toMatch(/^data\.typing\.userId: /);
   });
 });
 

@@ -3,8 +3,8 @@
  * the `ChatEvent` type.
  *
  * Lenient where Chat3 producers differ (legacy `_id`, EJSON ids and dates, ISO timestamps, `*.changed`
- * aliases), strict where a wrong value would corrupt Updates (missing tenantId, non-object snapshots,
- * ids that are not strings).
+ * aliases, `null` for an id or section they do not have), strict where a wrong value would corrupt
+ * Updates (missing tenantId, non-object snapshots, ids that are not strings).
  */
 import { z } from 'zod';
 import { classifyEventType, type EventClass } from './event-types';
@@ -24,15 +24,26 @@ const timestamp = z
     }
     return ms;
   });
-const optionalTimestamp = timestamp.nullish().transform((v) => v ?? null);
+/**
+ * Absent stays `undefined` and null stays `null` in every snapshot field: the sections tell "the producer
+ * did not say" (the read model fills in) from "the producer says there is none" (see sections.ts).
+ */
+const optionalTimestamp = timestamp.nullish();
 /** Absent and null stay apart from `{}`, so an empty snapshot never hides the read model's meta. */
 const meta = z.record(z.string(), z.unknown()).nullish();
 const id = z.string().min(1).max(512);
 const objectId = z.union([z.string(), z.object({ $oid: z.string() }).transform((v) => v.$oid)]);
 
+/**
+ * Ids inside snapshots point at things; they are not state. Chat3 fills the ids it does not know with
+ * `null` (`buildEventContext` sends `messageId: null` on every dialog event), so `null` reads as "not
+ * named" and the next source is asked, as for an absent id.
+ */
+const optionalId = id.nullish();
+
 const dialogSnapshot = z.looseObject({
-  dialogId: id.optional(),
-  tenantId: z.string().optional(),
+  dialogId: optionalId,
+  tenantId: z.string().nullish(),
   name: z.string().nullish(),
   createdBy: z.string().nullish(),
   createdAt: optionalTimestamp,
@@ -50,13 +61,13 @@ const memberState = z.looseObject({
 /** Chat3 sends either the read-model row or the Update's own `member` section; both are accepted. */
 const memberSnapshot = z.looseObject({
   userId: id,
-  dialogId: id.optional(),
+  dialogId: optionalId,
   meta,
   unreadCount: z.number().nullish(),
   lastSeenAt: optionalTimestamp,
   lastMessageAt: optionalTimestamp,
   isActive: z.boolean().nullish(),
-  state: memberState.optional(),
+  state: memberState.nullish(),
 });
 
 const statusSnapshot = z.looseObject({
@@ -68,33 +79,34 @@ const statusSnapshot = z.looseObject({
 });
 
 const reactionSnapshot = z.looseObject({
-  userId: id.optional(),
+  userId: optionalId,
   reaction: z.string().min(1),
   createdAt: optionalTimestamp,
 });
 
 /** Also the §5 message section: a status or reaction change may sit inside it (its user defaults to actorId). */
 const messageSnapshot = z.looseObject({
-  messageId: id.optional(),
-  dialogId: id.optional(),
+  messageId: optionalId,
+  dialogId: optionalId,
   senderId: z.string().nullish(),
   type: z.string().nullish(),
   content: z.unknown().optional(),
   meta,
   createdAt: optionalTimestamp,
-  statusUpdate: statusSnapshot.partial({ userId: true }).optional(),
-  reactionUpdate: reactionSnapshot.optional(),
+  statusUpdate: statusSnapshot.partial({ userId: true }).nullish(),
+  reactionUpdate: reactionSnapshot.nullish(),
 });
 
+/** `expiresInMs` and `timestamp` are advisory: taken as sent here, read by `correctTyping`, never rejected. */
 const typingSnapshot = z.looseObject({
-  userId: id.optional(),
-  expiresInMs: z.number().int().positive().optional(),
-  timestamp: optionalTimestamp,
+  userId: optionalId,
+  expiresInMs: z.unknown().optional(),
+  timestamp: z.unknown().optional(),
   userInfo: z.unknown().optional(),
 });
 
 const userSnapshot = z.looseObject({
-  userId: id.optional(),
+  userId: optionalId,
   type: z.string().nullish(),
   name: z.string().nullish(),
   meta,
@@ -102,24 +114,25 @@ const userSnapshot = z.looseObject({
 });
 
 const contextSnapshot = z.looseObject({
-  dialogId: id.optional(),
-  messageId: id.optional(),
-  userId: id.optional(),
-  updatedFields: z.array(z.string()).optional(),
+  dialogId: optionalId,
+  messageId: optionalId,
+  userId: optionalId,
+  updatedFields: z.array(z.string()).nullish(),
 });
 
+/** A `null` section is no snapshot, like an absent one (a snapshot cannot say "this dialog is nothing"). */
 const eventData = z
   .looseObject({
-    context: contextSnapshot.optional(),
-    dialog: dialogSnapshot.optional(),
-    member: memberSnapshot.optional(),
-    message: messageSnapshot.optional(),
-    typing: typingSnapshot.optional(),
-    user: userSnapshot.optional(),
-    statusUpdate: statusSnapshot.optional(),
-    status: statusSnapshot.optional(),
-    reactionUpdate: reactionSnapshot.optional(),
-    reaction: reactionSnapshot.optional(),
+    context: contextSnapshot.nullish(),
+    dialog: dialogSnapshot.nullish(),
+    member: memberSnapshot.nullish(),
+    message: messageSnapshot.nullish(),
+    typing: typingSnapshot.nullish(),
+    user: userSnapshot.nullish(),
+    statusUpdate: statusSnapshot.nullish(),
+    status: statusSnapshot.nullish(),
+    reactionUpdate: reactionSnapshot.nullish(),
+    reaction: reactionSnapshot.nullish(),
   })
   .nullish()
   .transform((v) => v ?? {});
@@ -149,7 +162,18 @@ const eventBody = z
     }
   });
 
-export type EventData = z.output<typeof eventData>;
+/** The typing snapshot after `correctTyping`: its advisory fields are usable or absent/null. */
+export interface TypingSnapshot {
+  userId?: string | null;
+  /** A positive whole number of milliseconds; absent or null means the default. */
+  expiresInMs?: number | null;
+  /** Epoch ms; absent or null means the event's createdAt. */
+  timestamp?: number | null;
+  userInfo?: unknown;
+  [key: string]: unknown;
+}
+
+export type EventData = z.output<typeof eventData> & { typing?: TypingSnapshot | null };
 export type MemberSnapshot = z.output<typeof memberSnapshot>;
 export type StatusSnapshot = z.output<typeof statusSnapshot>;
 
@@ -167,7 +191,15 @@ export interface ChatEvent {
   createdAt: number;
 }
 
-export type ParsedEvent = { ok: true; event: ChatEvent; class: EventClass } | { ok: false; reason: BadEventReason; detail: string };
+export type ParsedEvent =
+  | {
+      ok: true;
+      event: ChatEvent;
+      class: EventClass;
+      /** Advisory fields that were replaced rather than rejected; the builder counts them. */
+      corrections: FieldCorrection[];
+    }
+  | { ok: false; reason: BadEventReason; detail: string };
 
 export type BadEventReason = 'oversized' | 'not-json' | 'schema';
 
@@ -193,9 +225,13 @@ export function parseEvent(body: Buffer | string, options: ParseOptions): Parsed
   }
   const body_ = result.data;
   const cls = classifyEventType(body_.eventType);
+  const corrections: FieldCorrection[] = [];
+  const { typing, ...snapshots } = body_.data;
+  const data: EventData = typing === undefined ? snapshots : { ...snapshots, typing: typing && correctTyping(typing, corrections) };
   return {
     ok: true,
     class: cls,
+    corrections,
     event: {
       eventId: (body_.eventId ?? body_._id) as string,
       tenantId: body_.tenantId,
@@ -204,10 +240,48 @@ export function parseEvent(body: Buffer | string, options: ParseOptions): Parsed
       entityId: body_.entityId,
       actorId: body_.actorId ?? null,
       actorType: body_.actorType ?? null,
-      data: body_.data,
+      data,
       createdAt: body_.createdAt,
     },
   };
+}
+
+export const DEFAULT_TYPING_EXPIRES_MS = 5000;
+
+/**
+ * Advisory fields: hints for the client's display that have a safe default and nothing else depends
+ * on. An unusable value is replaced and reported instead of dead-lettering the event (nobody would see
+ * the indicator). `null` and absent are not corrections: they ask for the default.
+ */
+export const ADVISORY_FIELDS = ['typing.expiresInMs', 'typing.timestamp'] as const;
+export type AdvisoryField = (typeof ADVISORY_FIELDS)[number];
+
+export interface FieldCorrection {
+  field: AdvisoryField;
+  /** The value as the producer sent it. */
+  received: unknown;
+}
+
+/**
+ * `expiresInMs`: a fraction is rounded; a value that is not a finite number, or not positive once
+ * rounded, becomes the default. `timestamp`: a value that is not a timestamp is dropped, so the event's
+ * createdAt is used.
+ */
+function correctTyping(typing: z.output<typeof typingSnapshot>, corrections: FieldCorrection[]): TypingSnapshot {
+  const { expiresInMs, timestamp: at, ...rest } = typing;
+  const out: TypingSnapshot = rest;
+  if (expiresInMs !== undefined) {
+    const rounded = typeof expiresInMs === 'number' && Number.isFinite(expiresInMs) ? Math.round(expiresInMs) : Number.NaN;
+    out.expiresInMs = expiresInMs === null ? null : rounded >= 1 ? rounded : DEFAULT_TYPING_EXPIRES_MS;
+    if (expiresInMs !== null && out.expiresInMs !== expiresInMs) corrections.push({ field: 'typing.expiresInMs', received: expiresInMs });
+  }
+  if (at !== undefined) {
+    const parsed = at === null ? null : timestamp.safeParse(at);
+    if (parsed === null) out.timestamp = null;
+    else if (parsed.success) out.timestamp = parsed.data;
+    else corrections.push({ field: 'typing.timestamp', received: at });
+  }
+  return out;
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -264,6 +264,20 @@ describe('dialog.member.add', () => {
     expect(updates.get('alice')!.data.context.userId).toBe('erin');
   });
 
+  it('finds the member in Chat3’s composite entityId <dialogId>:<userId> when the data names none', () => {
+    const view = standardView().addMembers([memberRow(DIALOG, 'erin')]);
+    const event = makeEvent('dialog.member.add', {
+      entityType: 'dialogMember',
+      entityId: `${DIALOG}:erin`,
+      data: { context: { dialogId: DIALOG, entityId: `${DIALOG}:erin`, userId: null }, dialog: { dialogId: DIALOG, tenantId: TENANT } },
+    });
+    const { updates, statsUserIds } = expectBuilt(build(event, view));
+    expect(updates.map((u) => u.userId)).toEqual([...ACTIVE_MEMBERS, 'erin'].sort());
+    for (const u of updates) expect(u.data.context).toMatchObject({ entityId: DIALOG, userId: 'erin' });
+    expect(byRecipient(updates).get('erin')!.data.member).toEqual(ownMember('erin'));
+    expect(statsUserIds).toEqual(['erin']);
+  });
+
   it('derives the added member’s stats', () => {
     expect(expectBuilt(build(makeEvent('dialog.member.add', { data: { member: added } }))).statsUserIds).toEqual(['erin']);
   });
@@ -303,6 +317,13 @@ describe('dialog.member.remove', () => {
     const updates = expectBuilt(build(event, stillActive)).updates;
     expect(updates.filter((u) => u.userId === 'alice')).toHaveLength(1);
     expect(byRecipient(updates).get('alice')!.data.member!.state.isActive).toBe(false);
+  });
+
+  it('reaches the removed member named only by Chat3’s composite entityId', () => {
+    const event = makeEvent('dialog.member.remove', { entityId: `${DIALOG}:alice`, data: { context: { dialogId: DIALOG } } });
+    const updates = byRecipient(expectBuilt(build(event, afterRemoval())).updates);
+    expect([...updates.keys()]).toEqual(['bot_123', 'carl', 'alice']);
+    expect(updates.get('alice')!.data.member!.state.isActive).toBe(false);
   });
 
   it('reaches the removed member when Chat3 deleted the membership row', () => {
@@ -391,6 +412,67 @@ describe('dialog.member.update', () => {
   });
 });
 
+describe('snapshot keys: present wins, even null; absent falls back to the read model', () => {
+  it('sends dialog.member.update with the snapshot’s lastMessageAt: null although the row has a timestamp (the seed’s example)', () => {
+    const seedMember = { userId: 'carl', meta: {}, state: { unreadCount: 0, lastSeenAt: T0, lastMessageAt: null, isActive: true } };
+    const [carl] = expectBuilt(build(makeEvent('dialog.member.update', { data: { member: seedMember } }))).updates;
+    expect(carl!.data.member).toEqual(seedMember);
+  });
+
+  it('reads a null top-level state field of a row-shaped member snapshot the same way', () => {
+    const event = makeEvent('dialog.member.update', { data: { member: { userId: 'alice', lastSeenAt: null } } });
+    const [alice] = expectBuilt(build(event)).updates;
+    expect(alice!.data.member!.state).toEqual({ unreadCount: 0, lastSeenAt: null, lastMessageAt: T0 - 2000, isActive: true });
+  });
+
+  it('asks state before the top level: a null in state wins over a timestamp at the top level', () => {
+    const event = makeEvent('dialog.member.update', { data: { member: { userId: 'alice', lastSeenAt: T0, state: { lastSeenAt: null } } } });
+    expect(expectBuilt(build(event)).updates[0]!.data.member!.state.lastSeenAt).toBeNull();
+  });
+
+  it('keeps the row’s values for the state keys a member snapshot leaves out', () => {
+    const event = makeEvent('dialog.member.update', { data: { member: { userId: 'carl', state: { lastMessageAt: null } } } });
+    const [carl] = expectBuilt(build(event)).updates;
+    expect(carl!.data.member).toEqual({
+      userId: 'carl',
+      meta: { role: 'owner' },
+      state: { unreadCount: 2, lastSeenAt: T0 - 1000, lastMessageAt: null, isActive: true },
+    });
+  });
+
+  it('clears the dialog name for every recipient when dialog.update says name: null', () => {
+    const event = makeEvent('dialog.update', { data: { dialog: { dialogId: DIALOG, name: null, updatedAt: null } } });
+    for (const u of expectBuilt(build(event)).updates) expect(u.data.dialog).toEqual({ ...DIALOG_SECTION, name: null, updatedAt: null });
+  });
+
+  it('keeps the row’s name when the dialog snapshot leaves the key out', () => {
+    const event = makeEvent('dialog.update', { data: { dialog: { dialogId: DIALOG, updatedAt: T0 } } });
+    expect(expectBuilt(build(event)).updates[0]!.data.dialog).toEqual({ ...DIALOG_SECTION, updatedAt: T0 });
+  });
+
+  it('reads null as "not known" for the creation facts: Chat3 sends createdBy: null on member events it did not fill in', () => {
+    const chat3Dialog = { dialogId: DIALOG, tenantId: TENANT, createdBy: null, createdAt: null, meta: { topic: 'vip' } };
+    const event = makeEvent('dialog.member.add', { data: { dialog: chat3Dialog, member: { userId: 'alice' } } });
+    expect(expectBuilt(build(event)).updates[0]!.data.dialog).toEqual(DIALOG_SECTION);
+  });
+
+  it('reads null as "not known" where the member section cannot hold it: unreadCount, isActive and meta', () => {
+    const event = makeEvent('dialog.member.update', {
+      data: { member: { userId: 'carl', meta: null, state: { unreadCount: null, lastSeenAt: null, lastMessageAt: null, isActive: null } } },
+    });
+    expect(expectBuilt(build(event)).updates[0]!.data.member).toEqual({
+      userId: 'carl',
+      meta: { role: 'owner' },
+      state: { unreadCount: 2, lastSeenAt: null, lastMessageAt: null, isActive: true },
+    });
+  });
+
+  it('clears meta with an empty object, which is a value, not a null', () => {
+    const event = makeEvent('dialog.update', { data: { dialog: { dialogId: DIALOG, meta: {} } } });
+    expect(expectBuilt(build(event)).updates[0]!.data.dialog!.meta).toEqual({});
+  });
+});
+
 describe('dialog.member.* without what they need', () => {
   it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
     '%s without a member userId fails with a reason naming the missing field',
@@ -400,6 +482,26 @@ describe('dialog.member.* without what they need', () => {
       expect(reason).toContain('data.member.userId');
     },
   );
+
+  it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
+    '%s whose entityId is the dialog fails naming every field it looked in',
+    (type) => {
+      const reason = expectFailed(build(makeEvent(type, { entityId: DIALOG, data: { context: { dialogId: DIALOG, userId: null } } })));
+      expect(reason).toBe(
+        `${type} names no member: data.member.userId and data.context.userId are missing, and entityId ${DIALOG} is not ${DIALOG}:<userId>`,
+      );
+    },
+  );
+
+  it('does not take the actor for the member: on add and remove the actor is whoever acted', () => {
+    const reason = expectFailed(build(makeEvent('dialog.member.add', { actorId: 'carl', data: { context: { dialogId: DIALOG } } })));
+    expect(reason).toContain('names no member');
+  });
+
+  it('does not take a composite entityId of another dialog for the member', () => {
+    const event = makeEvent('dialog.member.add', { entityId: 'dlg_2:erin', data: { context: { dialogId: DIALOG } } });
+    expect(expectFailed(build(event))).toContain('entityId dlg_2:erin is not dlg_1:<userId>');
+  });
 
   it.each(['dialog.member.add', 'dialog.member.remove', 'dialog.member.update'])(
     '%s fails with a reason when the dialog is unknown and has no snapshot',

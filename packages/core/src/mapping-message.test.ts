@@ -132,6 +132,13 @@ describe.each(['message.create', 'message.update'] as const)('%s', (eventType) =
     expect(first!.data.context).toMatchObject({ entityId: 'msg_new', messageId: 'msg_new', dialogId: DIALOG });
   });
 
+  it('sends the snapshot’s content: null over the row’s content, and the row’s content when the key is absent', () => {
+    const cleared = expectBuilt(build(makeEvent(eventType, { data: { message: { messageId: MESSAGE, content: null } } }))).updates[0]!;
+    expect((cleared.data.message as { content: unknown }).content).toBeNull();
+    const untouched = expectBuilt(build(makeEvent(eventType, { data: { message: { messageId: MESSAGE } } }))).updates[0]!;
+    expect((untouched.data.message as { content: unknown }).content).toBe('Hello!');
+  });
+
   it('gives an unknown sender a senderInfo with what is known: the userId', () => {
     const view = standardView().addMessages([messageRow('msg_x', { senderId: 'stranger' })]);
     const [first] = expectBuilt(build(makeEvent(eventType, { entityId: 'msg_x' }), view)).updates;
@@ -287,6 +294,29 @@ describe('message.status.update', () => {
     const [first] = expectBuilt(build(statusEvent(stale), view)).updates;
     expect(messageOf(first!).statusUpdate).toEqual({ userId: 'ghost', status: 'delivered', readAt: null, createdAt: T0 });
     expect(messageOf(first!).statusMessageMatrix).toEqual([{ userType: 'user', status: 'read', count: 1 }]);
+  });
+
+  it('keeps the row’s sender when the message snapshot says senderId: null (Chat3’s default), so the matrix still leaves the sender out', () => {
+    const event = statusEvent({
+      ...ghostRead,
+      message: { messageId: MESSAGE, dialogId: DIALOG, senderId: null, type: null, content: null },
+    });
+    const message = messageOf(expectBuilt(build(event, withStatuses())).updates[0]!);
+    expect(message).toMatchObject({ senderId: 'carl', type: 'internal.text' });
+    expect(message.statusMessageMatrix).toEqual([
+      { userType: 'bot', status: 'delivered', count: 1 },
+      { userType: 'user', status: 'read', count: 2 },
+    ]);
+  });
+
+  it('keeps a status snapshot’s readAt: null and dates a null createdAt at the event, as an absent one', () => {
+    const event = statusEvent({ statusUpdate: { userId: 'ghost', status: 'delivered', readAt: null, createdAt: null } });
+    expect(messageOf(expectBuilt(build(event)).updates[0]!).statusUpdate).toEqual({
+      userId: 'ghost',
+      status: 'delivered',
+      readAt: null,
+      createdAt: T0,
+    });
   });
 
   it('accepts the snapshot under data.status and defaults its createdAt to the event’s', () => {

@@ -64,6 +64,25 @@ describe('dialog.typing', () => {
     expect(first!.data.typing).toEqual({ userId: 'carl', expiresInMs: 8000, timestamp: T0 + 5, userInfo });
   });
 
+  it('shows the indicator when expiresInMs is a fraction, rounded, instead of dead-lettering the event', () => {
+    const event = makeEvent('dialog.typing', { actorId: 'carl', data: { typing: { userId: 'carl', expiresInMs: 2500.5 } } });
+    const { updates } = expectBuilt(build(event));
+    expect(updates.map((u) => u.userId)).toEqual(['alice', 'bot_123', 'ghost']);
+    for (const u of updates) expect(u.data.typing!.expiresInMs).toBe(2501);
+  });
+
+  it.each([-1, 0, 'soon', null])('uses expiresInMs 5000 when the snapshot says %j', (expiresInMs) => {
+    const event = makeEvent('dialog.typing', { actorId: 'carl', data: { typing: { userId: 'carl', expiresInMs } } });
+    expect(expectBuilt(build(event)).updates[0]!.data.typing!.expiresInMs).toBe(5000);
+  });
+
+  it('dates the indicator at the event when the snapshot’s timestamp is unreadable or null', () => {
+    for (const timestamp of ['not a time', null]) {
+      const event = makeEvent('dialog.typing', { actorId: 'carl', createdAt: T0, data: { typing: { userId: 'carl', timestamp } } });
+      expect(expectBuilt(build(event)).updates[0]!.data.typing!.timestamp).toBe(T0);
+    }
+  });
+
   it('excludes inactive members', () => {
     const { updates } = expectBuilt(build(makeEvent('dialog.typing', { actorId: 'carl' })));
     expect(updates.map((u) => u.userId)).not.toContain('dave');

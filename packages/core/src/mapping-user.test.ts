@@ -78,6 +78,13 @@ describe('user events in particular', () => {
     expect(alice!.data.context.entityId).toBe('alice');
   });
 
+  it('keeps the row’s type when the user snapshot says type: null (Chat3’s default): the type picks the routing key', () => {
+    const event = makeEvent('user.update', { entityId: 'bot_123', data: { user: { userId: 'bot_123', type: null, meta: null } } });
+    const [bot] = expectBuilt(build(event)).updates;
+    expect(bot!.routingKey).toBe('update.user.bot.bot_123.userupdate');
+    expect(bot!.data.user).toEqual({ userId: 'bot_123', type: 'bot', meta: {} });
+  });
+
   it('treats an empty users.type as the default user type', () => {
     const view = new ReadModelView().addUsers([userRow('erin', { type: '' })]);
     const [erin] = expectBuilt(build(makeEvent('user.update', { entityId: 'erin' }), view)).updates;

@@ -220,6 +220,35 @@ describe('where an event points', () => {
     expect(dialogIdOf(makeEvent('message.create'))).toBeNull();
   });
 
+  it('asks the next source when a snapshot id is null (Chat3 fills the ids it does not know with null)', () => {
+    const nulls = { context: { dialogId: null, messageId: null, userId: null } };
+    expect(dialogIdOf(makeEvent('dialog.update', { entityId: 'dlg_e', data: { ...nulls, dialog: { dialogId: null } } }))).toBe('dlg_e');
+    expect(
+      dialogIdOf(makeEvent('message.create', { data: { ...nulls, message: { dialogId: null }, dialog: { dialogId: 'dlg_d' } } })),
+    ).toBe('dlg_d');
+    expect(messageIdOf(makeEvent('message.update', { entityId: 'msg_e', data: { ...nulls, message: { messageId: null } } }))).toBe('msg_e');
+    expect(memberUserIdOf(makeEvent('dialog.member.update', { data: { ...nulls, member: { userId: 'erin' } } }))).toBe('erin');
+    expect(subjectUserIdOf(makeEvent('user.update', { entityId: 'carl', data: { ...nulls, user: { userId: null } } }))).toBe('carl');
+  });
+
+  it('builds a dialog event shaped the way Chat3 composes it, null ids and all', () => {
+    const event = makeEvent('dialog.update', {
+      data: {
+        context: {
+          version: 2,
+          eventType: 'dialog.update',
+          dialogId: DIALOG,
+          entityId: DIALOG,
+          messageId: null,
+          userId: null,
+          updatedFields: [],
+        },
+        dialog: { dialogId: DIALOG, tenantId: TENANT, meta: { topic: 'vip' } },
+      },
+    });
+    expect(expectBuilt(build(event)).updates.map((u) => u.userId)).toEqual(ACTIVE_MEMBERS);
+  });
+
   it('gives user events no dialog', () => {
     expect(dialogIdOf(makeEvent('user.update', { data: { context: { dialogId: 'dlg_c' } } }))).toBeNull();
   });
@@ -230,6 +259,15 @@ describe('where an event points', () => {
     expect(memberUserIdOf(makeEvent('dialog.member.add', { data: { member: { userId: 'erin' } } }))).toBe('erin');
     expect(memberUserIdOf(makeEvent('dialog.member.add', { data: { context: { userId: 'erin' } } }))).toBe('erin');
     expect(memberUserIdOf(makeEvent('dialog.member.add'))).toBeNull();
+    const chat3 = { context: { dialogId: DIALOG, userId: null } };
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin`, data: chat3 }))).toBe('erin');
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:a:b`, data: chat3 }))).toBe('a:b');
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: 'dlg_2:erin', data: chat3 }))).toBeNull();
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:`, data: chat3 }))).toBeNull();
+    expect(memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin` }))).toBeNull(); // the dialog is entityId itself
+    expect(
+      memberUserIdOf(makeEvent('dialog.member.add', { entityId: `${DIALOG}:erin`, data: { ...chat3, member: { userId: 'fay' } } })),
+    ).toBe('fay');
     expect(subjectUserIdOf(makeEvent('user.add', { entityId: 'carl' }))).toBe('carl');
   });
 });

@@ -7,7 +7,7 @@
  * agree. An event that cannot be built (no dialog, no member to speak of) comes back with a reason; the
  * builder dead-letters it.
  */
-import type { ChatEvent } from './event-schema';
+import { DEFAULT_TYPING_EXPIRES_MS, type ChatEvent } from './event-schema';
 import type { SourceEventType } from './event-types';
 import { USER_STATS_EVENT_TYPE } from './event-types';
 import { partitionOf } from './partition';
@@ -58,9 +58,16 @@ export function messageIdOf(event: ChatEvent): string {
   return event.data.message?.messageId ?? event.data.context?.messageId ?? event.entityId;
 }
 
-/** The member a `dialog.member.*` event is about. */
+/**
+ * The member a `dialog.member.*` event is about: the member snapshot, the context, or else entityId when
+ * it is Chat3's composite member id `<dialogId>:<userId>` for this event's dialog (what Chat3 sends on
+ * add and remove). An entityId that is the dialog itself, as in the seed, names no member.
+ */
 export function memberUserIdOf(event: ChatEvent): string | null {
-  return event.data.member?.userId ?? event.data.context?.userId ?? null;
+  const named = event.data.member?.userId ?? event.data.context?.userId;
+  if (named) return named;
+  const prefix = `${dialogIdOf(event)}:`;
+  return event.entityId.startsWith(prefix) && event.entityId.length > prefix.length ? event.entityId.slice(prefix.length) : null;
 }
 
 /** The user a `user.*` event is about. */
@@ -115,7 +122,12 @@ function buildDialogUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome {
 function buildMemberUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome {
   const dialogId = dialogIdOf(event) as string;
   const subject = memberUserIdOf(event);
-  if (!subject) return fail(`${event.eventType} names no member: data.member.userId or data.context.userId is required`);
+  if (!subject) {
+    return fail(
+      `${event.eventType} names no member: data.member.userId and data.context.userId are missing, ` +
+        `and entityId ${event.entityId} is not ${dialogId}:<userId>`,
+    );
+  }
   const dialog = dialogSection(event, dialogId, ctx.view);
   if (!dialog) return fail(missingDialog(dialogId));
 
@@ -249,7 +261,7 @@ function statusUpdateOf(event: ChatEvent, messageId: string, view: ReadModelView
       userId: snap.userId,
       userType: snap.userType ?? null,
       status: snap.status,
-      readAt: snap.readAt,
+      readAt: snap.readAt ?? null,
       createdAt: snap.createdAt ?? event.createdAt,
     };
   }
@@ -267,7 +279,7 @@ function buildTypingUpdates(event: ChatEvent, ctx: BuildContext): BuildOutcome {
   if (!dialog) return fail(missingDialog(dialogId));
   const typing = {
     userId: typist,
-    expiresInMs: snap?.expiresInMs ?? 5000,
+    expiresInMs: snap?.expiresInMs ?? DEFAULT_TYPING_EXPIRES_MS,
     timestamp: snap?.timestamp ?? event.createdAt,
     userInfo: snap?.userInfo ?? null,
   };

@@ -1,6 +1,13 @@
 /**
  * Builders for the data sections of an Update (SPEC §5). A snapshot carried by the event wins over the
  * read model field by field, because it is what the producer saw when it emitted the event.
+ *
+ * Only a key the snapshot leaves out falls back to the read model. A key it sends as `null` wins where
+ * `null` is a state the field can be in (`pickPresent`: a dialog without a name, a member without a last
+ * message). Where the section cannot hold `null` (unreadCount, isActive, meta) or the field is a fact
+ * fixed at creation (a dialog's createdBy and createdAt, a message's sender and type), `null` can only
+ * mean "not known" and falls back like an absent key (`pickKnown`): Chat3's own buildDialogSection sends
+ * `createdBy: null` on member events whenever its caller did not pass the creator.
  */
 import type { ChatEvent, MemberSnapshot } from './event-schema';
 import type { DialogMemberRow, MessageStatusRow, ReadModelView } from './read-model';
@@ -14,10 +21,10 @@ export function dialogSection(event: ChatEvent, dialogId: string, view: ReadMode
   return {
     dialogId,
     tenantId: event.tenantId,
-    name: pick(snap?.name, row?.name),
-    createdBy: pick(snap?.createdBy, row?.createdBy),
-    createdAt: pick(snap?.createdAt, toEpochMs(row?.createdAt)),
-    updatedAt: pick(snap?.updatedAt, toEpochMs(row?.updatedAt)),
+    name: pickPresent(snap?.name, row?.name),
+    createdBy: pickKnown(snap?.createdBy, row?.createdBy),
+    createdAt: pickKnown(snap?.createdAt, toEpochMs(row?.createdAt)),
+    updatedAt: pickPresent(snap?.updatedAt, toEpochMs(row?.updatedAt)),
     meta: snap?.meta ?? row?.meta ?? {},
   };
 }
@@ -40,7 +47,10 @@ export function memberSectionFromRow(row: DialogMemberRow): MemberSection {
   };
 }
 
-/** The member snapshot on a `dialog.member.*` event, layered over the member's read-model row. */
+/**
+ * The member snapshot on a `dialog.member.*` event, layered over the member's read-model row. A state
+ * field may sit in `state` (the §5 section) or at the top level (the row's shape); `state` is asked first.
+ */
 export function memberSectionFromSnapshot(snap: MemberSnapshot, row: DialogMemberRow | undefined): MemberSection {
   const base = row ? memberSectionFromRow(row) : memberSectionFromRow({ tenantId: '', dialogId: '', userId: snap.userId });
   const state = snap.state;
@@ -48,10 +58,10 @@ export function memberSectionFromSnapshot(snap: MemberSnapshot, row: DialogMembe
     userId: snap.userId,
     meta: snap.meta ?? base.meta,
     state: {
-      unreadCount: pick(state?.unreadCount ?? snap.unreadCount, base.state.unreadCount) ?? 0,
-      lastSeenAt: pick(state?.lastSeenAt ?? snap.lastSeenAt, base.state.lastSeenAt),
-      lastMessageAt: pick(state?.lastMessageAt ?? snap.lastMessageAt, base.state.lastMessageAt),
-      isActive: pick(state?.isActive ?? snap.isActive, base.state.isActive) ?? true,
+      unreadCount: pickKnown(state?.unreadCount ?? snap.unreadCount, base.state.unreadCount) ?? 0,
+      lastSeenAt: pickPresent(firstPresent(state?.lastSeenAt, snap.lastSeenAt), base.state.lastSeenAt),
+      lastMessageAt: pickPresent(firstPresent(state?.lastMessageAt, snap.lastMessageAt), base.state.lastMessageAt),
+      isActive: pickKnown(state?.isActive ?? snap.isActive, base.state.isActive) ?? true,
     },
   };
 }
@@ -112,8 +122,8 @@ export function messageFacts(event: ChatEvent, messageId: string, dialogId: stri
   return {
     messageId,
     dialogId,
-    senderId: pick(snap?.senderId, row?.senderId) ?? null,
-    type: pick(snap?.type, row?.type) ?? null,
+    senderId: pickKnown(snap?.senderId, row?.senderId),
+    type: pickKnown(snap?.type, row?.type),
     content: snap?.content !== undefined ? snap.content : (row?.content ?? null),
     meta: snap?.meta ?? row?.meta ?? {},
   };
@@ -145,8 +155,18 @@ export function fullMessageSection(
   };
 }
 
-function pick<T>(preferred: T | null | undefined, fallback: T | null | undefined): T | null {
-  return preferred !== undefined && preferred !== null ? preferred : (fallback ?? null);
+/** A field that can be `null`: a key the snapshot sends wins, even as `null`; only an absent one falls back. */
+function pickPresent<T>(snapshot: T | null | undefined, fallback: T | null | undefined): T | null {
+  return snapshot !== undefined ? snapshot : (fallback ?? null);
+}
+
+/** A field that is never `null` or never changes: a `null` in the snapshot means "not known" and falls back. */
+function pickKnown<T>(snapshot: T | null | undefined, fallback: T | null | undefined): T | null {
+  return snapshot ?? fallback ?? null;
+}
+
+function firstPresent<T>(first: T | undefined, second: T | undefined): T | undefined {
+  return first !== undefined ? first : second;
 }
 
 function cmp(a: string, b: string): number {

@@ -1,9 +1,10 @@
 /** The AMQP message for one Update (SPEC §6). */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { routingKeyFor } from './routing-key';
 import { build, expectBuilt, makeEvent } from './test-fixtures';
 import type { UpdateDocument } from './update';
-import { idToHex, toWireMessage, unpublishableReason } from './wire';
+import { idToHex, toWireMessage, unpublishableReason, WIRE_OMITTED_FIELDS } from './wire';
 
 const HEX = '65a1b2c3d4e5f60718293a4b';
 
@@ -55,6 +56,23 @@ describe('toWireMessage: body', () => {
     for (const field of ['published', 'publishedAt', 'partition', 'publishAttempts', 'parked', 'eventCreatedAt', 'seq']) {
       expect(body).not.toHaveProperty(field);
     }
+  });
+
+  it('leaves out exactly WIRE_OMITTED_FIELDS and delivers every other field of the stored document', () => {
+    const doc = storedUpdate();
+    const body = JSON.parse(toWireMessage(doc).body.toString());
+    const stored = Object.keys(doc);
+    const omitted = new Set<string>(WIRE_OMITTED_FIELDS);
+    expect(WIRE_OMITTED_FIELDS.filter((field) => !stored.includes(field))).toEqual([]);
+    expect(Object.keys(body).sort()).toEqual(stored.filter((field) => !omitted.has(field)).sort());
+  });
+
+  it('is described truthfully by the README: its list of left-out fields is WIRE_OMITTED_FIELDS', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    const sentence = /The body on `chat3_updates` is the document as JSON[^;]*? without ([^;]+);/.exec(readme);
+    expect(sentence, 'README: "The body on `chat3_updates` is the document as JSON … without …;"').not.toBeNull();
+    const listed = [...sentence![1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...WIRE_OMITTED_FIELDS].sort());
   });
 
   it('keeps createdAt’s microsecond fraction', () => {

@@ -21,20 +21,39 @@ export interface WireMessage {
 
 type HexId = string | { toHexString(): string };
 
-/** Fields of the stored document that are delivered; relay bookkeeping and internals are not. */
-const DELIVERED_FIELDS = [
-  'tenantId',
-  'userId',
-  'userType',
-  'entityId',
-  'eventId',
-  'eventType',
-  'dialogId',
-  'updateType',
-  'routingKey',
-  'data',
-  'createdAt',
-] as const;
+type DocumentField = Exclude<keyof UpdateDocument, '_id'>;
+
+/**
+ * Whether each field of the stored document is part of the body (`_id` always is, as a hex string). A
+ * Record, so a field added to the document does not compile until it is sorted in here.
+ */
+const ON_THE_WIRE: Record<DocumentField, boolean> = {
+  tenantId: true,
+  userId: true,
+  userType: true,
+  entityId: true,
+  eventId: true,
+  eventType: true,
+  dialogId: true,
+  updateType: true,
+  routingKey: true,
+  data: true,
+  createdAt: true,
+  // Relay bookkeeping.
+  published: false,
+  publishedAt: false,
+  publishAttempts: false,
+  parked: false,
+  // Builder internals: the recipient bucket relays lease by, and the event's time for the latency metric.
+  partition: false,
+  eventCreatedAt: false,
+};
+
+const DOCUMENT_FIELDS = Object.keys(ON_THE_WIRE) as DocumentField[];
+const DELIVERED_FIELDS = DOCUMENT_FIELDS.filter((field) => ON_THE_WIRE[field]);
+
+/** The stored fields the body leaves out. The README lists them; `wire.test.ts` holds the two together. */
+export const WIRE_OMITTED_FIELDS: readonly DocumentField[] = DOCUMENT_FIELDS.filter((field) => !ON_THE_WIRE[field]);
 
 export function idToHex(id: HexId): string {
   return typeof id === 'string' ? id : id.toHexString();

@@ -46,6 +46,7 @@ export function createRouter(options: RouterOptions) {
   async function route(ch: AmqpChannel, msg: ConsumeMessage): Promise<void> {
     const parsed = parseEvent(msg.content, { maxBytes: options.maxEventBytes });
     metrics.eventsConsumed.inc({ event_type: parsed.ok ? parsed.event.eventType : 'invalid' });
+    if (parsed.ok) for (const { field } of parsed.corrections) metrics.fieldsCorrected.inc({ field });
     const decision = routeEvent(parsed, options.partitions);
     switch (decision.action) {
       case 'ignore':
