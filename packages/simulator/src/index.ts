@@ -28,3 +28,4 @@ export { ALL_ACTIONS, CANONICAL_ACTIONS, DEFAULT_MIX, NOISE_ACTIONS, type Action
 export { DANGEROUS_USER_IDS } from './ids';
 export { DEFAULT_START_TIME } from './sim-clock';
 export { planBatch } from './pacing';
+export { createRandom, type Random } from './prng';
