@@ -47,6 +47,8 @@ export interface BuilderDeps {
   onFatal: (err: Error) => void;
   /** amqplib's connect; the fault simulation passes its broker model. */
   connect?: AmqpConnect;
+  /** Lease owner id, used as given (default: BUILDER_INSTANCE_ID or the hostname, plus a random suffix). */
+  instanceId?: string;
 }
 
 export interface Builder {
@@ -55,9 +57,10 @@ export interface Builder {
   readiness(): { ok: boolean; checks: Record<string, boolean | number> };
 }
 
-export function createBuilder({ config, store, leases: leaseStore, metrics, logger, onFatal, connect }: BuilderDeps): Builder {
+export function createBuilder(deps: BuilderDeps): Builder {
+  const { config, store, leases: leaseStore, metrics, logger, onFatal, connect } = deps;
   const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
-  const instanceId = `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
+  const instanceId = deps.instanceId ?? `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
   const publisher = createConfirmPublisher({
     name: 'forwards',

@@ -41,6 +41,8 @@ export interface RelayDeps {
   onFatal: (err: Error) => void;
   /** amqplib's connect; the fault simulation passes its broker model. */
   connect?: AmqpConnect;
+  /** Lease owner id, used as given (default: RELAY_INSTANCE_ID or the hostname, plus a random suffix). */
+  instanceId?: string;
 }
 
 export interface Relay {
@@ -52,8 +54,9 @@ export interface Relay {
 
 const GROUP = 'relay';
 
-export function createRelay({ config, store, leases: leaseStore, resumeTokens, metrics, logger, onFatal, connect }: RelayDeps): Relay {
-  const instanceId = `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
+export function createRelay(deps: RelayDeps): Relay {
+  const { config, store, leases: leaseStore, resumeTokens, metrics, logger, onFatal, connect } = deps;
+  const instanceId = deps.instanceId ?? `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const clock = createMonotonicClock();
   const draining = new Set<number>();
   let leases: LeaseManager | undefined;

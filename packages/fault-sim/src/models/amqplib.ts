@@ -38,10 +38,18 @@ export class IllegalOperationError extends Error {
 
 type Rpc = { resolve: (value: unknown) => void; reject: (err: Error) => void; channel: number };
 
+/**
+ * A deliberately broken client, to prove the checker catches what it must (test/checker.test.ts):
+ * `drop` acks every 40th message without sending it, `duplicate` sends every 40th twice, `reorder`
+ * holds every 40th back and sends it after the next one.
+ */
+export type Sabotage = 'drop' | 'duplicate' | 'reorder';
+
 /** One client process's view of the network: `dead` blackholes everything (a killed process). */
 export interface ClientHost {
   name: string;
   dead: boolean;
+  sabotage?: Sabotage;
 }
 
 class SimConnection extends EventEmitter implements AmqpModel {
@@ -72,6 +80,10 @@ class SimConnection extends EventEmitter implements AmqpModel {
       () => conn.onRead(),
     );
     return conn;
+  }
+
+  get sabotage(): Sabotage | undefined {
+    return this.host.sabotage;
   }
 
   get backpressured(): boolean {
@@ -184,6 +196,8 @@ class SimChannel extends EventEmitter implements AmqpConfirmChannel {
   private readonly unconfirmed: Array<{ tag: number; cb: (err: unknown) => void }> = [];
   private readonly consumers = new Map<string, (msg: ConsumeMessage | null) => void>();
   private wantsDrain = false;
+  private publishes = 0;
+  private heldBack: { frame: ClientFrame; callback: (err: unknown) => void } | undefined;
 
   constructor(
     private readonly conn: SimConnection,
@@ -230,9 +244,8 @@ class SimChannel extends EventEmitter implements AmqpConfirmChannel {
   publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, callback: (err: unknown) => void): boolean {
     if (this.state !== 'open') throw new IllegalOperationError('Channel closed');
     if (!Buffer.isBuffer(content)) throw new TypeError('content is not a buffer');
-    if (this.confirm) this.unconfirmed.push({ tag: this.nextTag++, cb: callback });
     const properties: MessageProperties = { ...(options as Record<string, unknown>) };
-    this.conn.send({
+    const frame: ClientFrame = {
       kind: 'publish',
       channel: this.num,
       exchange,
@@ -240,12 +253,28 @@ class SimChannel extends EventEmitter implements AmqpConfirmChannel {
       content,
       properties,
       mandatory: options.mandatory === true,
-    });
+    };
+    const sabotaged = this.conn.sabotage !== undefined && ++this.publishes % 40 === 0;
+    if (sabotaged && this.conn.sabotage === 'drop') setTimeout(() => callback(null), 1);
+    else if (sabotaged && this.conn.sabotage === 'reorder') this.heldBack = { frame, callback };
+    else {
+      this.write(frame, callback);
+      if (sabotaged && this.conn.sabotage === 'duplicate') this.write({ ...frame }, () => undefined);
+      const held = this.heldBack;
+      this.heldBack = undefined;
+      if (held) this.write(held.frame, held.callback);
+    }
     if (this.conn.backpressured) {
       this.wantsDrain = true;
       return false;
     }
     return true;
+  }
+
+  /** Numbers the message as the broker will (publish order on this channel) and sends it. */
+  private write(frame: ClientFrame, callback: (err: unknown) => void): void {
+    if (this.confirm) this.unconfirmed.push({ tag: this.nextTag++, cb: callback });
+    this.conn.send(frame);
   }
 
   ack(message: Message, allUpTo = false): void {

@@ -32,6 +32,7 @@ export interface MessageProperties {
 
 export interface StoredMessage {
   seq: number;
+  durableAt?: number;
   content: Buffer;
   exchange: string;
   routingKey: string;
@@ -83,6 +84,8 @@ export interface SinkRecord {
   headers: Record<string, unknown>;
   /** The connection name of the publisher (`chat3-relay <instance>`). */
   publisher: string;
+  /** When the broker has it on disk (its confirm time); a crash before then loses it. */
+  durableAt: number;
 }
 
 interface Exchange {
@@ -155,6 +158,8 @@ export class RabbitMqModel {
   readonly nacked = new Set<string>();
   readonly faults: BrokerFaultCounts = {};
   maxMessageSize = 128 * 1024 * 1024;
+  /** Extra persist-and-confirm latency (a slow disk), ms. */
+  slowConfirmsMs = 0;
   private readonly exchanges = new Map<string, Exchange>();
   private readonly queues = new Map<string, Queue>();
   private readonly connections = new Set<ServerConnection>();
@@ -225,10 +230,16 @@ export class RabbitMqModel {
     }
   }
 
-  /** The broker is unreachable for `ms`: every connection is closed and new ones are refused. */
+  /**
+   * The broker crashes and is unreachable for `ms`: every connection is closed, new ones are refused,
+   * and persistent messages not yet on disk (not yet confirmable) are lost.
+   */
   goDown(ms: number): void {
     this.count('broker-down');
-    this.downUntil = Date.now() + ms;
+    const now = Date.now();
+    this.downUntil = now + ms;
+    for (let i = this.sinks.length - 1; i >= 0; i--) if (this.sinks[i]!.durableAt > now) this.sinks.splice(i, 1);
+    for (const queue of this.queues.values()) queue.ready = queue.ready.filter((m) => (m.durableAt ?? 0) <= now);
     for (const conn of [...this.connections]) {
       this.send(conn, { kind: 'connection-close', code: 320, text: 'CONNECTION_FORCED - broker shutdown' });
       this.dropConnection(conn);
@@ -417,11 +428,12 @@ export class RabbitMqModel {
     if (!this.exchanges.has(frame.exchange)) {
       return this.channelException(conn, ch, 404, `NOT_FOUND - no exchange '${frame.exchange}' in vhost '/'`);
     }
+    const confirmAt = Math.max(ch.lastConfirmAt, Date.now() + this.options.confirmMs() + this.slowConfirmsMs);
     if (this.nackWhen?.(frame.exchange, frame.properties)) {
       if (frame.properties.messageId) this.nacked.add(frame.properties.messageId);
-      return this.confirm(conn, ch, tag, false);
+      return this.confirm(conn, ch, tag, false, confirmAt);
     }
-    const routed = this.route(frame.exchange, frame.routingKey, frame.content, frame.properties, conn.name);
+    const routed = this.route(frame.exchange, frame.routingKey, frame.content, frame.properties, conn.name, confirmAt);
     if (!routed && frame.mandatory) {
       this.send(conn, {
         kind: 'return',
@@ -436,13 +448,12 @@ export class RabbitMqModel {
         },
       });
     }
-    this.confirm(conn, ch, tag, true);
+    this.confirm(conn, ch, tag, true, confirmAt);
   }
 
   /** Confirms go out after the persistence latency, never before an earlier one of the same channel. */
-  private confirm(conn: ServerConnection, ch: ServerChannel, tag: number, ack: boolean): void {
+  private confirm(conn: ServerConnection, ch: ServerChannel, tag: number, ack: boolean, at: number): void {
     if (!ch.confirm) return;
-    const at = Math.max(ch.lastConfirmAt, Date.now() + this.options.confirmMs());
     ch.lastConfirmAt = at;
     setTimeout(() => {
       if (!ch.open || !conn.alive) return; // the channel closed first: this confirm is never sent
@@ -450,7 +461,14 @@ export class RabbitMqModel {
     }, at - Date.now());
   }
 
-  private route(exchangeName: string, routingKey: string, content: Buffer, properties: MessageProperties, publisher: string): boolean {
+  private route(
+    exchangeName: string,
+    routingKey: string,
+    content: Buffer,
+    properties: MessageProperties,
+    publisher: string,
+    durableAt = Date.now(),
+  ): boolean {
     const exchange = this.exchanges.get(exchangeName);
     if (!exchange) return false;
     const targets = new Set<string>();
@@ -467,10 +485,11 @@ export class RabbitMqModel {
           content,
           headers: properties.headers ?? {},
           publisher,
+          durableAt,
         });
         continue;
       }
-      queue.ready.push({ seq: ++this.seq, content, exchange: exchangeName, routingKey, properties, redelivered: false });
+      queue.ready.push({ seq: ++this.seq, durableAt, content, exchange: exchangeName, routingKey, properties, redelivered: false });
       this.dispatch(queue);
     }
     return targets.size > 0;

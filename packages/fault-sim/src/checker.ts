@@ -1,0 +1,328 @@
+/**
+ * The checker: what one run delivered, judged against what it produced. Pure: it reads a `RunRecord`
+ * and returns violations, so it is unit-tested with hand-made records and with deliberately broken
+ * parts (test/checker.test.ts).
+ *
+ * Properties checked:
+ *   lost          a committed, unparked Update never reached its recipient's queue; or a valid event
+ *                 has no Update for a recipient; or a bad event is neither built nor dead-lettered
+ *   phantom       a delivered Update is not in the database any more (rolled back), or one Update
+ *                 (idempotency key) reached a client under two message ids
+ *   duplicates    more re-deliveries than one in-flight window per incident that can cause them
+ *   order         per recipient and dialog, a first delivery came after a newer one's (Updates the
+ *                 broker nacked are exempt: a nack is resent after newer ones by design)
+ *   stall         an Update waited longer than the limit while no fault window covered it
+ *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A)
+ *   stats         a user stats emission carries a value the read model did not hold at any time since
+ *                 the previous emission (a stale read won), or the last one differs from the final counts
+ *   exit          an unhandled rejection or fatal error (a real process would have exited)
+ *   spin          a loop kept polling a closed change stream
+ *   shutdown      a graceful stop took longer than SHUTDOWN_TIMEOUT_MS
+ */
+import type { UserStats } from '@chat3/core';
+import type { StoredUpdate } from '@chat3/relay';
+import type { Window } from './faults';
+import type { SinkRecord } from './models/rabbitmq';
+import type { Produced } from './workload';
+
+export type ViolationKind = 'lost' | 'phantom' | 'duplicates' | 'order' | 'stall' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
+
+export interface Violation {
+  kind: ViolationKind;
+  detail: string;
+}
+
+export interface RunRecord {
+  traffic: 'updates' | 'events';
+  produced: Produced;
+  /** Majority-committed Update documents at the end. */
+  committed: StoredUpdate[];
+  deliveries: SinkRecord[];
+  /** Updates an operator re-published, and when: each must be delivered again after that. */
+  republished: ReadonlyArray<{ id: string; at: number }>;
+  /** Message ids the broker nacked at least once. */
+  nacked: ReadonlySet<string>;
+  /** Event ids found in the dead-letter queue. */
+  deadLettered: ReadonlySet<string>;
+  windows: Window[];
+  startAt: number;
+  endAt: number;
+  stallLimitMs: number;
+  /** In-flight window of the relay (RELAY_WINDOW). */
+  window: number;
+  leaseTtlMs: number;
+  exits: Array<{ at: number; process: string; what: string }>;
+  spinning: string[];
+  stops: Array<{ process: string; ms: number; timeoutMs: number }>;
+  /**
+   * User stats: every value each user's read-model stats took (and when), and the stats Updates
+   * emitted, by createdAt.
+   */
+  stats?: { history: Map<string, Array<{ at: number; stats: UserStats }>>; emitted: Map<string, Array<{ at: number; stats: UserStats }>> };
+}
+
+export interface RunSummary {
+  produced: number;
+  delivered: number;
+  duplicates: number;
+  maxHealthyWaitMs: number;
+}
+
+/** A stats Update is built right after its claim; the claim of the next may read a moment earlier. */
+const STATS_SLACK_MS = 2;
+
+const DUPLICATE_CAUSES = new Set([
+  'broker-close-connections',
+  'broker-down',
+  'network-drop',
+  'alarm',
+  'nack',
+  'failover',
+  'db-outage',
+  'kill',
+  'partition-db',
+  'fail-ops',
+  'invalidate',
+  'start-relay',
+  'stop',
+]);
+
+export function check(run: RunRecord): { violations: Violation[]; summary: RunSummary } {
+  const violations: Violation[] = [];
+  const add = (kind: ViolationKind, detail: string) => violations.push({ kind, detail });
+  const key = (d: Pick<StoredUpdate, 'tenantId' | 'eventId' | 'userId' | 'updateType'>) =>
+    `${d.tenantId}\u0000${d.eventId}\u0000${d.userId}\u0000${d.updateType}`;
+
+  const byId = new Map(run.committed.map((d) => [d._id.toHexString(), d]));
+  const firstAt = new Map<string, number>();
+  /** Position of each message's first delivery: deliveries are recorded in the order the broker routed them. */
+  const firstIndex = new Map<string, number>();
+  const deliveredIds = new Map<string, string[]>(); // idempotency key → message ids delivered
+  run.deliveries.forEach((r, i) => {
+    if (firstIndex.has(r.messageId)) return;
+    firstIndex.set(r.messageId, i);
+    firstAt.set(r.messageId, r.at);
+  });
+  for (const r of run.deliveries) {
+    const doc = byId.get(r.messageId);
+    const k = doc ? key(doc) : `${r.headers.tenantId}\u0000${r.headers.eventId}\u0000${r.headers.userId}\u0000${typeFromKey(r.routingKey)}`;
+    const ids = deliveredIds.get(k) ?? [];
+    if (!ids.includes(r.messageId)) ids.push(r.messageId);
+    deliveredIds.set(k, ids);
+  }
+
+  // lost
+  const lost = run.committed.filter((d) => !d.parked && !firstAt.has(d._id.toHexString()));
+  if (lost.length > 0) add('lost', `${lost.length} committed Updates never delivered, e.g. ${describe(lost[0]!)}`);
+  const lastAt = new Map<string, number>();
+  for (const r of run.deliveries) lastAt.set(r.messageId, r.at);
+  const notResent = run.republished.filter((r) => (lastAt.get(r.id) ?? -Infinity) < r.at);
+  if (notResent.length > 0) add('lost', `${notResent.length} re-published Updates were never sent again, e.g. ${notResent[0]!.id}`);
+  const committedKeys = new Set(run.committed.map(key));
+  if (run.traffic === 'events') checkEvents(run, committedKeys, key, add);
+  else {
+    const missing = run.produced.updates.filter((u) => !committedKeys.has(u.key));
+    if (missing.length > 0) add('lost', `${missing.length} Updates the writer wrote are not in the database, e.g. #${missing[0]!.index}`);
+  }
+
+  // phantom
+  for (const r of new Set(run.deliveries.map((d) => d.messageId))) {
+    if (!byId.has(r)) {
+      add('phantom', `message ${r} was delivered but its Update is not in the database (rolled back)`);
+      break;
+    }
+  }
+  const twice = [...deliveredIds.entries()].filter(([, ids]) => ids.length > 1);
+  if (twice.length > 0) add('phantom', `${twice.length} Updates reached clients under two message ids, e.g. ${twice[0]![1].join(' and ')}`);
+
+  // duplicates
+  const duplicates = run.deliveries.length - firstAt.size;
+  const incidents = run.windows.filter((w) => DUPLICATE_CAUSES.has(w.kind)).length;
+  const allowed = incidents * run.window;
+  if (duplicates > allowed)
+    add('duplicates', `${duplicates} re-deliveries, more than one window (${run.window}) per incident (${incidents})`);
+
+  // order, per recipient and dialog, among first deliveries
+  const truth = truthOrder(run);
+  const groups = new Map<string, StoredUpdate[]>();
+  for (const d of run.committed) {
+    if (d.updateType === 'UserStatsUpdate' || !firstAt.has(d._id.toHexString())) continue;
+    const g = `${d.userId}\u0000${d.dialogId}`;
+    groups.set(g, [...(groups.get(g) ?? []), d]);
+  }
+  let inversions = 0;
+  let example = '';
+  for (const docs of groups.values()) {
+    docs.sort((a, b) => firstIndex.get(a._id.toHexString())! - firstIndex.get(b._id.toHexString())!);
+    let newest = -Infinity;
+    let newestDoc: StoredUpdate | undefined;
+    for (const d of docs) {
+      const rank = truth(d);
+      if (rank < newest && !run.nacked.has(d._id.toHexString())) {
+        inversions++;
+        example ||= `${describe(d)} first delivered at +${firstAt.get(d._id.toHexString())! - run.startAt} ms, after the newer ${describe(newestDoc!)} at +${firstAt.get(newestDoc!._id.toHexString())! - run.startAt} ms`;
+      }
+      if (rank > newest) {
+        newest = rank;
+        newestDoc = d;
+      }
+    }
+  }
+  if (inversions > 0) add('order', `${inversions} Updates delivered after a newer one of the same recipient and dialog; e.g. ${example}`);
+
+  // stall: waits outside fault windows
+  let maxWait = 0;
+  let worst: StoredUpdate | undefined;
+  for (const d of run.committed) {
+    if (d.parked) continue;
+    const end = firstAt.get(d._id.toHexString()) ?? run.endAt;
+    const wait = end - d.createdAt - covered(run.windows, d.createdAt, end);
+    if (wait > maxWait) {
+      maxWait = wait;
+      worst = d;
+    }
+  }
+  if (maxWait > run.stallLimitMs)
+    add('stall', `${describe(worst!)} waited ${Math.round(maxWait)} ms outside fault windows (limit ${run.stallLimitMs} ms)`);
+
+  // exclusivity: A, B, A on one recipient within a lease TTL
+  const byRecipient = new Map<string, Array<{ at: number; relay: string }>>();
+  for (const r of run.deliveries) {
+    if (!r.publisher.startsWith('chat3-relay')) continue;
+    const list = byRecipient.get(r.queue) ?? [];
+    if (list.at(-1)?.relay !== r.publisher) list.push({ at: r.at, relay: r.publisher });
+    else list[list.length - 1] = { at: r.at, relay: r.publisher };
+    byRecipient.set(r.queue, list);
+  }
+  for (const [queue, turns] of byRecipient) {
+    const clash = turns.findIndex((t, i) => i >= 2 && turns[i - 2]!.relay === t.relay && t.at - turns[i - 2]!.at < run.leaseTtlMs);
+    if (clash >= 0) {
+      const t = turns[clash]!;
+      add(
+        'exclusivity',
+        `${queue}: ${turns[clash - 2]!.relay}, ${turns[clash - 1]!.relay} and ${t.relay} again took turns within ${run.leaseTtlMs} ms`,
+      );
+      break;
+    }
+  }
+
+  // stats
+  if (run.stats) {
+    const same = (a: UserStats, b: UserStats) => a.dialogCount === b.dialogCount && a.unreadDialogsCount === b.unreadDialogsCount;
+    const fmt = (x: UserStats) => `${x.dialogCount}/${x.unreadDialogsCount}`;
+    outer: for (const [user, emissions] of run.stats.emitted) {
+      const history = run.stats.history.get(user) ?? [];
+      const valueAt = (t: number) => [...history].reverse().find((h) => h.at <= t)?.stats;
+      for (let i = 0; i < emissions.length; i++) {
+        const from = i === 0 ? run.startAt : emissions[i - 1]!.at - STATS_SLACK_MS;
+        const to = emissions[i]!.at;
+        const held = [valueAt(from), ...history.filter((h) => h.at > from && h.at <= to).map((h) => h.stats)].filter(
+          (v): v is UserStats => !!v,
+        );
+        if (!held.some((v) => same(v, emissions[i]!.stats))) {
+          add(
+            'stats',
+            `user ${user}: emitted ${fmt(emissions[i]!.stats)} at +${to - run.startAt} ms, but since the previous emission the read model held only ${held.map(fmt).join(', ')}`,
+          );
+          break outer;
+        }
+      }
+      const final = history.at(-1)?.stats;
+      if (final && emissions.length > 0 && !same(final, emissions.at(-1)!.stats)) {
+        add('stats', `user ${user}: last stats emitted ${fmt(emissions.at(-1)!.stats)}, the read model ends at ${fmt(final)}`);
+        break;
+      }
+    }
+  }
+
+  for (const e of run.exits) add('exit', `${e.process} at +${e.at - run.startAt} ms: ${e.what.split('\n')[0]}`);
+  if (run.spinning.length > 0) add('spin', `${run.spinning.join(', ')} kept calling tryNext on a closed change stream`);
+  for (const s of run.stops)
+    if (s.ms > s.timeoutMs) add('shutdown', `${s.process} took ${s.ms} ms to stop (SHUTDOWN_TIMEOUT_MS ${s.timeoutMs})`);
+
+  return {
+    violations,
+    summary: { produced: run.committed.length, delivered: firstAt.size, duplicates, maxHealthyWaitMs: Math.round(maxWait) },
+  };
+}
+
+function checkEvents(
+  run: RunRecord,
+  committedKeys: Set<string>,
+  key: (d: Pick<StoredUpdate, 'tenantId' | 'eventId' | 'userId' | 'updateType'>) => string,
+  add: (kind: ViolationKind, detail: string) => void,
+): void {
+  let missing = 0;
+  let example = '';
+  for (const e of run.produced.events) {
+    if (!e.valid) {
+      if (!run.deadLettered.has(e.eventId)) {
+        missing++;
+        example ||= `bad event ${e.eventId} is not in the dead-letter queue`;
+      }
+      continue;
+    }
+    const members = run.produced.members.get(e.dialogId!) ?? [];
+    const recipients = e.eventType === 'dialog.member.update' ? [] : members;
+    const updateType = e.eventType === 'dialog.member.update' ? 'DialogMemberUpdate' : 'MessageUpdate';
+    const tenantId = 'tnt_sim';
+    for (const userId of recipients) {
+      if (committedKeys.has(key({ tenantId, eventId: e.eventId, userId, updateType }))) continue;
+      missing++;
+      example ||= `event ${e.eventId} (${e.eventType}) has no Update for ${userId}`;
+    }
+    if (
+      e.eventType === 'dialog.member.update' &&
+      ![...committedKeys].some((k) => k.includes(`\u0000${e.eventId}\u0000`) && k.endsWith('DialogMemberUpdate'))
+    ) {
+      missing++;
+      example ||= `event ${e.eventId} (dialog.member.update) has no Update`;
+    }
+    if (run.deadLettered.has(e.eventId)) add('lost', `valid event ${e.eventId} was dead-lettered`);
+  }
+  if (missing > 0) add('lost', `${missing} expected outcomes missing; e.g. ${example}`);
+}
+
+/** The workload's order: the writer's index (updates) or the event's publish index (events). */
+function truthOrder(run: RunRecord): (d: StoredUpdate) => number {
+  if (run.traffic === 'updates') {
+    const index = new Map(run.produced.updates.map((u) => [u.key, u.index]));
+    return (d) => index.get(`${d.tenantId}\u0000${d.eventId}\u0000${d.userId}\u0000${d.updateType}`) ?? Infinity;
+  }
+  const index = new Map(run.produced.events.map((e) => [e.eventId, e.index]));
+  return (d) => index.get(d.eventId) ?? Infinity;
+}
+
+/** How much of [from, to] the windows cover. */
+export function covered(windows: readonly Window[], from: number, to: number): number {
+  const parts = windows
+    .map((w) => [Math.max(from, w.from), Math.min(to, w.to)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = from;
+  for (const [a, b] of parts) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+function describe(d: StoredUpdate): string {
+  return `${d.updateType} ${d._id.toHexString()} for ${d.userId} in ${d.dialogId ?? '-'} (event ${d.eventId.slice(-6)})`;
+}
+
+function typeFromKey(routingKey: string): string {
+  const segment = routingKey.split('.').at(-1) ?? '';
+  return (
+    {
+      dialogupdate: 'DialogUpdate',
+      dialogmemberupdate: 'DialogMemberUpdate',
+      messageupdate: 'MessageUpdate',
+      typingupdate: 'TypingUpdate',
+      userupdate: 'UserUpdate',
+      userstatsupdate: 'UserStatsUpdate',
+    }[segment] ?? segment
+  );
+}
