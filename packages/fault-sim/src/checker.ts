@@ -45,6 +45,8 @@ export interface RunRecord {
   /** Event ids found in the dead-letter queue. */
   deadLettered: ReadonlySet<string>;
   windows: Window[];
+  /** Incidents that leave messages in doubt besides the fault windows (channels the broker closed). */
+  otherIncidents: number;
   startAt: number;
   endAt: number;
   stallLimitMs: number;
@@ -137,7 +139,7 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
 
   // duplicates
   const duplicates = run.deliveries.length - firstAt.size;
-  const incidents = run.windows.filter((w) => DUPLICATE_CAUSES.has(w.kind)).length;
+  const incidents = run.windows.filter((w) => DUPLICATE_CAUSES.has(w.kind)).length + run.otherIncidents;
   const allowed = incidents * run.window;
   if (duplicates > allowed)
     add('duplicates', `${duplicates} re-deliveries, more than one window (${run.window}) per incident (${incidents})`);

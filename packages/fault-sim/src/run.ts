@@ -133,6 +133,7 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
       republished: world.mongo.republished,
       deadLettered,
       windows,
+      otherIncidents: world.broker.channelExceptions,
       startAt,
       endAt,
       stallLimitMs: scenario.stallLimitMs ?? 6_000,

@@ -47,6 +47,7 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
     nacked: new Set(),
     deadLettered: new Set(),
     windows: [],
+    otherIncidents: 0,
     startAt: 0,
     endAt: 10_000,
     stallLimitMs: 1_000,

@@ -1,109 +1,215 @@
 /**
- * Change-stream mode: tails inserts into `updates` for the partitions this instance holds.
+ * Change-stream mode: tails inserts into `updates` for the partitions this instance holds. The database
+ * stays the source of truth: whenever the stream cannot vouch for something, an authoritative sweep
+ * (see sweeper.ts) covers it, and the stream only ever speeds delivery up.
  *
- * States: closed → open (cursor established) → catching up (sweeping partitions that need it, while
- * the server buffers new changes) → tailing → closed. The stream is (re)opened after the last token
- * held in memory, else the oldest one saved on the held leases, else from now; the sweep after opening
- * covers anything older, so no Update is skipped whichever way it opens.
+ * States (`state`): idle (nothing held) → opening → catching-up → tailing → back to opening (a lease
+ * change, an error) or to catching-up (a failed publish) → stopped.
  *
- * Errors: a resumable one reopens after the same token; ChangeStreamHistoryLost (286) and every other
- * non-resumable one forget the token, sweep, and reopen from the current point; "not supported" (238,
- * 115, 40573: FerretDB, a standalone server) hands over to polling. A change in the held partitions
- * reopens the stream with the new filter (after the current token) and sweeps the new partitions.
+ *   opening      open the stream after `position` (the last point known to be covered), else after
+ *                the oldest token saved on the held leases, else from now; the first `tryNext`
+ *                establishes the cursor, so the server buffers every later change from here on;
+ *   catching-up  sweep what the stream will not show: every held partition when it opened from now,
+ *                else the newly acquired and the faulted ones; retried with backoff until complete;
+ *   tailing      batches of change events go to the dispatcher, two in flight; `position` advances
+ *                only past batches that went out completely, and while idle to the post-batch resume
+ *                token (so a quiet relay's token stays fresh). A failed publish faults its partition
+ *                (nothing newer of it goes out) and the tailer catches up at once, before reading on.
+ *                The safety-net sweep runs here too, on its own timer, and the position is saved on
+ *                the leases every `tokenSaveIntervalMs`.
+ *
+ * Errors: a resumable one is retried by the driver; if it surfaces, the stream is reopened after
+ * `position`. ChangeStreamHistoryLost (286) and every other non-resumable error forget the position,
+ * reopen from now and sweep everything held. An invalidated stream (collection dropped or renamed)
+ * resolves `tryNext` with null forever, exactly like an idle one; only `closed` tells, so the tailer
+ * checks it and treats it like a lost history. "Not supported" (238, 115, 40573: FerretDB, a
+ * standalone server) hands over to polling.
  */
 import { bucketRanges } from '@chat3/core';
 import { backoffDelay, errorMessage, isChangeStreamUnsupported, isRetryable, type Logger } from '@chat3/runtime';
-import type { Dispatcher } from './dispatcher';
-import type { ChangeStreamPort, ResumeTokenStore, UpdateInsertEvent, WatchOptions } from './ports';
+import type { Dispatcher, DispatchResult } from './dispatcher';
+import type { ChangeStreamPort, ResumeTokenStore, StoredUpdate, UpdateInsertEvent, WatchOptions } from './ports';
 import type { Sweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
 const HISTORY_LOST = 286;
 
+export type TailerState = 'idle' | 'opening' | 'catching-up' | 'tailing' | 'stopped';
+
 export interface ChangeStreamTailerOptions {
   watch: (options: WatchOptions) => ChangeStreamPort;
-  partitions: number;
+  /** The relay partition count now. */
+  partitions: () => number;
   held: () => number[];
   dispatcher: Dispatcher;
   sweeper: Sweeper;
-  tokens: ResumeTokenStore;
+  tokens: () => ResumeTokenStore;
   batchSize: number;
+  /** Safety-net sweep period, and how young an Update it leaves to the stream. */
+  sweepIntervalMs: number;
+  sweepGraceMs: number;
+  tokenSaveIntervalMs: number;
+  maxAwaitTimeMS?: number;
   logger: Logger;
   onUnsupported: (err: unknown) => void;
-  now?: () => number;
+  /** Reports progress and errors (health). */
+  onProgress?: (what: string) => void;
+  onError?: (err: unknown) => void;
+}
+
+/** The stream says it is closed (invalidated): nothing more will come from it. */
+class StreamClosedError extends Error {
+  override name = 'StreamClosedError';
 }
 
 export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
-  const { dispatcher, sweeper, tokens, logger } = options;
-  const now = options.now ?? Date.now;
+  const { dispatcher, sweeper, logger } = options;
   const pause = createWakeableSleep();
+  const stopping = new AbortController();
   const needsSweep = new Set<number>();
-  let token: unknown = null;
+  /** The stream position up to which every Update is published or covered by a sweep. */
+  let position: unknown = null;
   /** After a non-resumable error the saved tokens are suspect too (they may be the cause). */
   let useSavedTokens = true;
   let stream: ChangeStreamPort | undefined;
   let reopen = false;
-  let stopped = false;
+  let state: TailerState = 'idle';
   let loop: Promise<void> | undefined;
+  let savedPosition: unknown = null;
+  let savedAt = 0;
+  let nextSafetyNet = Date.now() + options.sweepIntervalMs;
 
-  async function open(held: number[]) {
-    const startAfter = token ?? (useSavedTokens ? await tokens.load(held) : null);
+  const stopped = () => stopping.signal.aborted;
+
+  async function open(held: number[]): Promise<{ s: ChangeStreamPort; first: UpdateInsertEvent | null; fromNow: boolean }> {
+    state = 'opening';
+    const startAfter = position ?? (useSavedTokens ? await options.tokens().load(held) : null);
     const s = options.watch({
-      ranges: bucketRanges(held, options.partitions),
-      maxAwaitTimeMS: 200,
+      ranges: bucketRanges(held, options.partitions()),
+      maxAwaitTimeMS: options.maxAwaitTimeMS ?? 200,
       batchSize: options.batchSize,
       ...(startAfter ? { startAfter } : {}),
     });
-    // The first getMore establishes the cursor: from here on the server buffers every change.
-    const first = await s.tryNext();
+    stream = s;
+    // The first fetch establishes the cursor: from here on the server keeps every change for us.
+    const first = await nextInsert(s);
     logger.info({ partitions: held, resumed: Boolean(startAfter) }, 'change stream open');
-    return { s, first };
+    return { s, first, fromNow: !startAfter };
   }
 
-  async function catchUp(): Promise<void> {
-    const partitions = [...needsSweep];
-    if (partitions.length === 0) return;
-    if ((await sweeper.sweep(partitions)).complete) for (const p of partitions) needsSweep.delete(p);
+  async function nextInsert(s: ChangeStreamPort): Promise<UpdateInsertEvent | null> {
+    const change = await s.tryNext();
+    if (change && change.operationType !== 'insert') throw new StreamClosedError(`change stream returned ${change.operationType}`);
+    if (!change && s.closed) throw new StreamClosedError('change stream closed by the server (invalidated)');
+    return change as UpdateInsertEvent | null;
+  }
+
+  /** Sweeps until complete, backing off between attempts; false when stopped or a reopen is due. */
+  async function catchUp(partitions: number[]): Promise<boolean> {
+    if (partitions.length === 0) return true;
+    state = 'catching-up';
+    for (let failures = 0; ; failures++) {
+      if (stopped() || reopen) return false;
+      const outcome = await sweeper.sweep(partitions, { signal: stopping.signal });
+      if (outcome.complete) {
+        for (const p of partitions) needsSweep.delete(p);
+        options.onProgress?.('catch-up sweep');
+        return true;
+      }
+      await pause.sleep(backoffDelay(failures, { baseMs: 100, maxMs: 5_000 }));
+    }
   }
 
   async function tail(held: number[]): Promise<void> {
     const opened = await open(held);
-    stream = opened.s;
     let next = opened.first;
-    await catchUp();
-    const pending: Array<Promise<void>> = [];
-    while (!stopped && !reopen) {
-      const change = next ?? (await stream.tryNext());
-      next = null;
-      if (!change) {
-        if (needsSweep.size > 0) await catchUp();
-        continue;
-      }
-      const batch = [change];
-      while (batch.length < options.batchSize && stream.bufferedCount() > 0) {
-        const more = await stream.tryNext();
-        if (more) batch.push(more);
-      }
-      const at = stream.resumeToken;
-      const docs = batch.filter((c): c is UpdateInsertEvent => c.operationType === 'insert').map((c) => c.fullDocument);
-      pending.push(
-        dispatcher.dispatch(docs, { verify: true }).then(async (result) => {
-          if (result.retry > 0) for (const p of held) needsSweep.add(p);
-          token = at;
-          useSavedTokens = true;
-          await tokens.save(held, at, now()).catch((err) => logger.warn({ err: errorMessage(err) }, 'resume token not saved'));
-        }),
-      );
-      if (pending.length >= 2) await pending.shift();
+    if (opened.fromNow) for (const p of held) needsSweep.add(p);
+    const mark = opened.s.resumeToken;
+    if (!(await catchUp([...new Set([...needsSweep, ...dispatcher.faulted(held)])].filter((p) => held.includes(p))))) return;
+    if (next === null) position = mark ?? position;
+
+    state = 'tailing';
+    const pending: Array<{ at: unknown; result: Promise<DispatchResult> }> = [];
+    /** Waits for the oldest batch; the position moves past it only if it went out completely. */
+    const settleOldest = async () => {
+      const { at, result } = pending.shift()!;
+      const r = await result;
+      if (r.retry === 0 && dispatcher.faulted(held).length === 0) position = at;
+    };
+    const settleAll = async () => {
+      while (pending.length > 0) await settleOldest();
+    };
+
+    try {
+      await tailLoop();
+    } catch (err) {
+      // Batches already handed to the dispatcher still decide how far the position may move.
+      await settleAll().catch(() => undefined);
+      throw err;
     }
-    await Promise.all(pending);
+    await settleAll();
+    await saveToken(held, true);
+
+    async function tailLoop(): Promise<void> {
+      while (!stopped() && !reopen) {
+        const change = next ?? (await nextInsert(opened.s));
+        next = null;
+        if (change) {
+          const batch: StoredUpdate[] = [change.fullDocument];
+          while (batch.length < options.batchSize && opened.s.bufferedCount() > 0) {
+            const more = await nextInsert(opened.s);
+            if (more) batch.push(more.fullDocument);
+          }
+          pending.push({ at: opened.s.resumeToken, result: dispatcher.dispatch(batch, { source: 'stream' }) });
+          if (pending.length >= 2) await settleOldest();
+          options.onProgress?.('change batch');
+        } else {
+          // Idle: settle what is in flight; then the post-batch resume token covers everything read.
+          await settleAll();
+          if (dispatcher.faulted(held).length === 0) position = opened.s.resumeToken ?? position;
+        }
+
+        if (dispatcher.faulted(held).length > 0) {
+          await settleAll();
+          const at = opened.s.resumeToken;
+          if (!(await catchUp(dispatcher.faulted(held)))) break;
+          // Everything read from the stream so far is now published or was covered by the sweep.
+          if (dispatcher.faulted(held).length === 0) position = at ?? position;
+          state = 'tailing';
+        }
+        if (Date.now() >= nextSafetyNet) {
+          await settleAll();
+          nextSafetyNet = Date.now() + options.sweepIntervalMs;
+          const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal });
+          options.onProgress?.('safety-net sweep');
+          if (outcome.dispatched > 0)
+            logger.warn({ count: outcome.dispatched }, 'safety-net sweep found Updates the stream had not delivered');
+        }
+        await saveToken(held);
+      }
+    }
+  }
+
+  /** Saves the position on the held leases, at most every `tokenSaveIntervalMs` (or now, on the way out). */
+  async function saveToken(held: number[], now = false): Promise<void> {
+    if (!position || position === savedPosition) return;
+    if (!now && Date.now() - savedAt < options.tokenSaveIntervalMs) return;
+    const at = position;
+    savedAt = Date.now();
+    try {
+      await options.tokens().save(held, at, Date.now());
+      savedPosition = at;
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'resume token not saved');
+    }
   }
 
   async function run(): Promise<void> {
-    for (let failures = 0; !stopped;) {
+    for (let failures = 0; !stopped();) {
       const held = options.held();
       reopen = false;
       if (held.length === 0) {
+        state = 'idle';
         await pause.sleep(1_000);
         continue;
       }
@@ -111,17 +217,17 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         await tail(held);
         failures = 0;
       } catch (err) {
-        if (stopped) break;
+        if (stopped()) break;
         if (isChangeStreamUnsupported(err)) {
           options.onUnsupported(err);
           return;
         }
+        options.onError?.(err);
         const code = (err as { code?: number }).code;
-        if (code === HISTORY_LOST || !isRetryable(err)) {
-          logger.warn({ err: errorMessage(err), code }, 'change stream cannot resume; sweeping and reopening from now');
-          token = null;
+        if (err instanceof StreamClosedError || code === HISTORY_LOST || !isRetryable(err)) {
+          logger.warn({ err: errorMessage(err), code }, 'change stream cannot resume; reopening from now and sweeping');
+          position = null;
           useSavedTokens = false;
-          for (const p of held) needsSweep.add(p);
         } else {
           logger.warn({ err: errorMessage(err), code }, 'change stream interrupted; resuming');
         }
@@ -131,6 +237,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         stream = undefined;
       }
     }
+    state = 'stopped';
   }
 
   return {
@@ -147,9 +254,13 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     released(partition: number): void {
       needsSweep.delete(partition);
       reopen = true;
+      pause.wake();
+    },
+    get state(): TailerState {
+      return state;
     },
     async stop(): Promise<void> {
-      stopped = true;
+      stopping.abort();
       pause.wake();
       await stream?.close().catch(() => undefined);
       await loop;

@@ -20,6 +20,12 @@ export const relayEnvSchema = z.object({
   ),
   RELAY_SWEEP_INTERVAL_MS: intVar(30_000, 1_000, 3_600_000, 'change-stream mode: safety-net sweep period'),
   RELAY_SWEEP_GRACE_MS: intVar(5_000, 0, 3_600_000, 'the safety-net sweep leaves Updates younger than this to the stream'),
+  RELAY_TOKEN_SAVE_INTERVAL_MS: intVar(
+    5_000,
+    100,
+    600_000,
+    'change-stream mode: how often the resume position is saved on the leases, also while idle',
+  ),
   RELAY_CONFIRM_TIMEOUT_MS: intVar(15_000, 100, 600_000, 'a confirm that takes longer fails the message (it is sent again)'),
   RELAY_MAX_MESSAGE_BYTES: intVar(16 * 1024 * 1024, 1_024, 512 * 1024 * 1024, 'larger Update bodies are parked, not published'),
   RELAY_MAX_ATTEMPTS: intVar(5, 1, 1_000, 'broker rejections before an Update is parked'),

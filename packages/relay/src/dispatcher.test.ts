@@ -2,7 +2,7 @@
  * The dispatcher's decisions with its I/O replaced by in-memory fakes (publisher confirms on demand,
  * store records calls). The real broker and database paths are covered by the integration tests.
  */
-import { createMonotonicClock, partitionOf, type WireMessage } from '@chat3/core';
+import { createMonotonicClock, partitionOf, relayPartitionOf, type WireMessage } from '@chat3/core';
 import { PublishError, createSilentLogger } from '@chat3/runtime';
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -32,15 +32,34 @@ function update(userId: string, createdAt: number, over: Partial<StoredUpdate> =
   };
 }
 
-function harness(options: { outcome?: (m: WireMessage) => Error | null; owned?: (p: number) => boolean } = {}) {
+interface HarnessOptions {
+  outcome?: (m: WireMessage) => Error | null;
+  owned?: (p: number) => boolean;
+  /** The channel generation `ready()` reports. */
+  generation?: () => number;
+  /** Confirms wait until `confirmAll()`. */
+  deferred?: boolean;
+  stillUnpublishedFails?: boolean;
+}
+
+function partitionOfUpdate(d: StoredUpdate): number {
+  return relayPartitionOf(d.partition, 4);
+}
+
+function harness(options: HarnessOptions = {}) {
   const sent: string[] = [];
+  let idleCalls = 0;
+  const waiting: Array<() => void> = [];
   const marked: string[] = [];
   const parked: Array<{ id: string; reason: string }> = [];
   const rejected: string[] = [];
   let published = new Set<string>();
   const dispatcher = createDispatcher({
     store: {
-      stillUnpublished: async (ids) => new Set(ids.map((i) => i.toHexString()).filter((i) => !published.has(i))),
+      stillUnpublished: async (ids) => {
+        if (options.stillUnpublishedFails) throw Object.assign(new Error('reset'), { name: 'MongoNetworkError' });
+        return new Set(ids.map((i) => i.toHexString()).filter((i) => !published.has(i)));
+      },
       markPublished: async (ids) => {
         ids.forEach((i) => marked.push(i.toHexString()));
       },
@@ -51,16 +70,18 @@ function harness(options: { outcome?: (m: WireMessage) => Error | null; owned?: 
       park: async (id, reason) => void parked.push({ id: id.toHexString(), reason }),
     },
     publisher: {
-      ready: async () => 1,
+      ready: async () => options.generation?.() ?? 1,
       send: async (m) => {
         sent.push(m.options.messageId);
+        if (options.deferred) await new Promise<void>((resolve) => waiting.push(resolve));
         const err = options.outcome?.(m) ?? null;
         if (err) throw err;
         return { latency: 0.001 };
       },
+      idle: async () => void idleCalls++,
       connected: true,
     },
-    partitions: 4,
+    partitions: () => 4,
     mayPublish: options.owned ?? (() => true),
     maxMessageBytes: 10_000,
     clock: createMonotonicClock(),
@@ -73,6 +94,8 @@ function harness(options: { outcome?: (m: WireMessage) => Error | null; owned?: 
     marked,
     parked,
     rejected,
+    idleCalls: () => idleCalls,
+    confirmAll: () => waiting.splice(0).forEach((wake) => wake()),
     setPublished: (ids: string[]) => (published = new Set(ids)),
   };
 }
@@ -93,7 +116,7 @@ describe('dispatcher', () => {
     const a = update('carl', 1);
     const h = harness();
     await Promise.all([h.dispatcher.dispatch([a]), h.dispatcher.dispatch([a])]);
-    await h.dispatcher.dispatch([a], { verify: true });
+    await h.dispatcher.dispatch([a], { source: 'stream' });
     expect(h.sent).toEqual([a._id.toHexString()]);
   });
 
@@ -110,7 +133,7 @@ describe('dispatcher', () => {
     const b = update('dana', 2);
     const h = harness();
     h.setPublished([a._id.toHexString()]);
-    await h.dispatcher.dispatch([a, b], { verify: true });
+    await h.dispatcher.dispatch([a, b], { source: 'stream' });
     expect(h.sent).toEqual([b._id.toHexString()]);
   });
 
@@ -125,11 +148,76 @@ describe('dispatcher', () => {
     expect(result).toMatchObject({ published: 0, parked: 1 });
   });
 
-  it('never publishes a partition it does not hold', async () => {
+  it('never publishes a partition it does not hold, and withholds (not drops) what it could not publish', async () => {
     const a = update('carl', 1);
     const h = harness({ owned: () => false });
-    await h.dispatcher.dispatch([a]);
+    const result = await h.dispatcher.dispatch([a], { source: 'stream' });
     expect(h.sent).toEqual([]);
+    expect(result.retry).toBe(1);
+    expect(h.dispatcher.faulted([0, 1, 2, 3])).toEqual([partitionOfUpdate(a)]);
+  });
+
+  it('publishes nothing newer of a partition after a failure until a sweep clears the fault', async () => {
+    const older = update('carl', 1);
+    const newer = update('carl', 2);
+    let fail = true;
+    const h = harness({ outcome: () => (fail ? new PublishError('closed', 'connection lost') : null) });
+    expect(await h.dispatcher.dispatch([older])).toMatchObject({ published: 0, retry: 1 });
+    fail = false;
+    expect(await h.dispatcher.dispatch([newer], { source: 'stream' })).toMatchObject({ published: 0, retry: 1 });
+    expect(h.sent).toEqual([older._id.toHexString()]);
+    const p = partitionOfUpdate(older);
+    expect(h.dispatcher.faulted([0, 1, 2, 3])).toEqual([p]);
+    await h.dispatcher.settle([p]);
+    h.dispatcher.clearFaults([p]);
+    expect(await h.dispatcher.dispatch([newer, older])).toMatchObject({ published: 2, retry: 0 });
+    expect(h.sent.slice(1)).toEqual([older, newer].map((d) => d._id.toHexString()));
+  });
+
+  it('withholds a partition whose earlier messages are unsettled on a channel that has since closed', async () => {
+    const older = update('carl', 1);
+    const newer = update('carl', 2);
+    let generation = 1;
+    const h = harness({ generation: () => generation, deferred: true });
+    const first = h.dispatcher.dispatch([older]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    generation = 2; // the channel was replaced while `older` awaits its confirm
+    const second = h.dispatcher.dispatch([newer]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.confirmAll();
+    expect(await second).toMatchObject({ published: 0, retry: 1 });
+    await first;
+    expect(h.sent).toEqual([older._id.toHexString()]);
+  });
+
+  it('never rejects when the database cannot check change events: the partitions wait for a sweep', async () => {
+    const a = update('carl', 1);
+    const h = harness({ stillUnpublishedFails: true });
+    expect(await h.dispatcher.dispatch([a], { source: 'stream' })).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(h.dispatcher.faulted([0, 1, 2, 3])).toEqual([partitionOfUpdate(a)]);
+  });
+
+  it('retries alone what was unconfirmed when the broker closed the channel with 406, and parks the culprit', async () => {
+    // Three recipients in three different partitions (carl 0, hank 1, dana 3 of 4).
+    const before = update('carl', 1);
+    const culprit = update('dana', 2);
+    const after = update('hank', 3);
+    const refusals = new Map<string, number>();
+    const h = harness({
+      outcome: (m) => {
+        const id = m.options.messageId;
+        const n = (refusals.get(id) ?? 0) + 1;
+        refusals.set(id, n);
+        return id === culprit._id.toHexString() || n === 1 ? new PublishError('refused', 'message size 9 is larger than 8', 406) : null;
+      },
+    });
+    expect(await h.dispatcher.dispatch([before, culprit, after])).toMatchObject({ published: 0, retry: 3 });
+    const all = [0, 1, 2, 3];
+    await h.dispatcher.settle(all);
+    h.dispatcher.clearFaults(all);
+    expect(await h.dispatcher.dispatch([before, culprit, after])).toMatchObject({ published: 2 });
+    expect(h.idleCalls()).toBe(3); // each suspect went out alone
+    expect(h.parked).toEqual([{ id: culprit._id.toHexString(), reason: expect.stringContaining('larger than') }]);
   });
 
   it('reports a partition idle once its in-flight messages are settled', async () => {

@@ -1,21 +1,30 @@
 /**
- * The one path from "an unpublished Update was found" to "published: true". Every source (backlog
- * sweep, polling, change stream, safety-net sweep) hands its batches here.
+ * The one path from "an unpublished Update was found" to "published: true". Every source (the sweeps,
+ * polling, the change stream) hands its batches here; `dispatch` never rejects.
  *
- * For each batch, in submission order: drop Updates already in flight (sources overlap), and, for
- * change-stream batches, those just published or that the database says are no longer unpublished; drop
- * Updates of partitions this instance does not hold; park what can never be published; publish the
- * rest in `createdAt` order. Confirms are awaited in parallel with the next batch's publishing. Then,
- * only for confirmed messages: `updateMany({_id: {$in}, published: false}, {$set: {published: true}})`.
+ * For each batch, in submission order: drop Updates already in flight (sources overlap), and, for a
+ * change-stream batch, those just published or that the database says are no longer unpublished; park
+ * what can never be published; publish the rest in `createdAt` order. Confirms are awaited in parallel
+ * with the next batch's publishing. Then, only for confirmed messages: mark them published.
+ *
+ * Order: a partition whose Update failed (not confirmed, or withheld because the lease check was false
+ * or the store failed) is *faulted*. Nothing newer of a faulted partition is published: its Updates are
+ * withheld until an authoritative sweep has settled everything in flight of that partition and cleared
+ * the fault (`settle` + `clearFaults`); the sweep then reads the partition oldest first, so the failed
+ * Updates go out before the newer ones. A partition is also faulted when the channel changed under its
+ * in-flight messages (their outcome is unknown), so a message published on a new channel never
+ * overtakes one still unsettled on the old. The exception is a broker nack: it refuses one message
+ * while newer ones may already be confirmed.
+ *
+ * Refused messages: when the broker closes the channel with 406 (a body over `max_message_size`), every
+ * unconfirmed message is suspect. A suspect is next published alone, after everything before it is
+ * confirmed: refused again, it is the culprit and is parked; confirmed, it is cleared. So one bad
+ * Update never stalls the relay.
  *
  * Failure: a nack counts towards parking; a closed channel or a timeout leaves the Update unpublished
  * for the next sweep; nothing is ever marked without a confirm.
- *
- * A sweep's page is authoritative: it was read after the sweeper took the in-flight set, so every Update
- * on it was unpublished when read, even one this relay published an hour ago (an operator ran
- * `pnpm republish`). Only change events, which can be stale, consult the recently-published set.
  */
-import { relayPartitionOf, toWireMessage, unpublishableReason } from '@chat3/core';
+import { relayPartitionOf, toWireMessage, unpublishableReason, type WireMessage } from '@chat3/core';
 import {
   PublishError,
   backoffDelay,
@@ -27,8 +36,8 @@ import {
   type PublishFailure,
 } from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
-import type { StoredUpdate } from './ports';
 import type { RelayMetrics } from './metrics';
+import type { StoredUpdate } from './ports';
 
 export interface DispatchStore {
   stillUnpublished(ids: ObjectId[]): Promise<Set<string>>;
@@ -40,14 +49,17 @@ export interface DispatchStore {
 export interface DispatchPublisher {
   /** Waits for room to publish; resolves with the channel generation, or null once stopped. */
   ready(): Promise<number | null>;
-  send(message: ReturnType<typeof toWireMessage>): Promise<Confirmed>;
+  send(message: WireMessage): Promise<Confirmed>;
+  /** Resolves when nothing is awaiting a confirm. */
+  idle(): Promise<void>;
   readonly connected: boolean;
 }
 
 export interface DispatcherOptions {
   store: DispatchStore;
   publisher: DispatchPublisher;
-  partitions: number;
+  /** The relay partition count now (it can change at run time, see partition-layout.ts). */
+  partitions: () => number;
   /** True while this instance may publish the relay partition. */
   mayPublish: (partition: number) => boolean;
   maxMessageBytes: number;
@@ -60,73 +72,78 @@ export interface DispatcherOptions {
 
 export interface DispatchResult {
   published: number;
-  /** Updates not confirmed because of the connection; a sweep must pick them up. */
+  /** Updates not published now (failed or withheld); a sweep will take them. */
   retry: number;
   parked: number;
 }
 
+export type DispatchSource = 'sweep' | 'stream';
+
+interface Send {
+  doc: StoredUpdate;
+  partition: number;
+  confirm: Promise<Confirmed>;
+}
+
 export function createDispatcher(options: DispatcherOptions) {
   const { store, publisher, metrics, logger } = options;
-  const inFlight = new Map<string, number>(); // id → relay partition
-  const perPartition = new Map<number, number>(); // relay partition → ids in flight
+  const inFlight = new Map<string, { partition: number; generation: number }>();
+  /** Per partition: channel generation → messages of it in flight. */
+  const generations = new Map<number, Map<number, number>>();
+  const faults = new Set<number>();
+  const suspects = new Set<string>();
   const recent = new Set<string>();
   const recentCapacity = options.recentCapacity ?? 100_000;
   const idleWaiters = new Map<number, Array<() => void>>();
   let chain: Promise<unknown> = Promise.resolve();
 
-  const partitionOf = (doc: StoredUpdate) => relayPartitionOf(doc.partition, options.partitions);
+  const partitionOf = (doc: StoredUpdate) => relayPartitionOf(doc.partition, options.partitions());
 
-  function hold(id: string, p: number): void {
-    inFlight.set(id, p);
-    perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
+  function hold(id: string, partition: number): void {
+    inFlight.set(id, { partition, generation: 0 });
+    countGeneration(partition, 0, 1);
+  }
+
+  function countGeneration(partition: number, generation: number, delta: number): void {
+    const byGen = generations.get(partition) ?? new Map<number, number>();
+    const n = (byGen.get(generation) ?? 0) + delta;
+    if (n > 0) byGen.set(generation, n);
+    else byGen.delete(generation);
+    if (byGen.size > 0) generations.set(partition, byGen);
+    else generations.delete(partition);
+  }
+
+  function setGeneration(id: string, generation: number): void {
+    const entry = inFlight.get(id)!;
+    countGeneration(entry.partition, entry.generation, -1);
+    entry.generation = generation;
+    countGeneration(entry.partition, generation, 1);
+  }
+
+  /** True when the partition has messages unsettled on a channel older than `generation`. */
+  function olderInFlight(partition: number, generation: number): boolean {
+    for (const g of generations.get(partition)?.keys() ?? []) if (g > 0 && g < generation) return true;
+    return false;
   }
 
   function release(id: string): void {
-    const p = inFlight.get(id);
-    if (p === undefined) return;
+    const entry = inFlight.get(id);
+    if (!entry) return;
     inFlight.delete(id);
-    const left = (perPartition.get(p) ?? 1) - 1;
-    if (left > 0) return void perPartition.set(p, left);
-    perPartition.delete(p);
-    for (const wake of idleWaiters.get(p) ?? []) wake();
-    idleWaiters.delete(p);
+    countGeneration(entry.partition, entry.generation, -1);
+    if (generations.has(entry.partition)) return;
+    for (const wake of idleWaiters.get(entry.partition) ?? []) wake();
+    idleWaiters.delete(entry.partition);
+  }
+
+  function fault(partition: number, why: string): void {
+    if (!faults.has(partition)) logger.debug({ partition, why }, 'partition needs a sweep before anything newer is published');
+    faults.add(partition);
   }
 
   function remember(id: string): void {
     recent.add(id);
     if (recent.size > recentCapacity) recent.delete(recent.values().next().value as string);
-  }
-
-  /** Runs in chain order: filter, park, publish. Returns the confirm promises. */
-  async function issue(docs: StoredUpdate[], verify: boolean) {
-    let candidates = docs;
-    if (verify && candidates.length > 0) {
-      const open = await store.stillUnpublished(candidates.map((d) => d._id));
-      const gone = candidates.filter((d) => !open.has(d._id.toHexString()));
-      metrics.duplicatesSkipped.inc(gone.length);
-      for (const d of gone) release(d._id.toHexString());
-      candidates = candidates.filter((d) => open.has(d._id.toHexString()));
-    }
-    const sends: Array<{ doc: StoredUpdate; confirm: Promise<Confirmed> }> = [];
-    const parked: StoredUpdate[] = [];
-    for (const doc of candidates) {
-      const id = doc._id.toHexString();
-      if (!options.mayPublish(partitionOf(doc))) {
-        release(id);
-        continue;
-      }
-      const message = toWireMessage(doc);
-      const reason = unpublishableReason(message, options.maxMessageBytes);
-      if (reason) {
-        await parkOne(doc, reason, 'unpublishable');
-        parked.push(doc);
-        release(id);
-        continue;
-      }
-      await publisher.ready();
-      sends.push({ doc, confirm: publisher.send(message) });
-    }
-    return { sends, parked: parked.length };
   }
 
   async function parkOne(doc: StoredUpdate, reason: string, label: string): Promise<void> {
@@ -135,13 +152,94 @@ export function createDispatcher(options: DispatcherOptions) {
     await store.park(doc._id, reason).catch((err) => logger.warn({ err: errorMessage(err) }, 'could not park update'));
   }
 
-  async function settle({ sends, parked }: Awaited<ReturnType<typeof issue>>): Promise<DispatchResult> {
+  /** Runs in chain order: filter, park, publish. Returns the sends and what was withheld or parked. */
+  async function issue(docs: StoredUpdate[], source: DispatchSource) {
+    const sends: Send[] = [];
+    let withheld = 0;
+    let parked = 0;
+    const withhold = (doc: StoredUpdate, partition: number, why: string) => {
+      fault(partition, why);
+      release(doc._id.toHexString());
+      withheld++;
+    };
+
+    let candidates = docs;
+    if (source === 'stream' && candidates.length > 0) {
+      const live = candidates.filter((d) => !faults.has(partitionOf(d)));
+      for (const d of candidates) if (faults.has(partitionOf(d))) withhold(d, partitionOf(d), 'faulted');
+      candidates = live;
+      let open: Set<string> | undefined;
+      try {
+        if (candidates.length > 0) open = await store.stillUnpublished(candidates.map((d) => d._id));
+      } catch (err) {
+        logger.warn({ err: errorMessage(err), count: candidates.length }, 'could not check change events against the database');
+        for (const d of candidates) withhold(d, partitionOf(d), 'store failed');
+        return { sends, withheld, parked };
+      }
+      if (open) {
+        const gone = candidates.filter((d) => !open.has(d._id.toHexString()));
+        metrics.duplicatesSkipped.inc(gone.length);
+        for (const d of gone) release(d._id.toHexString());
+        candidates = candidates.filter((d) => open.has(d._id.toHexString()));
+      }
+    }
+
+    for (const doc of candidates) {
+      const id = doc._id.toHexString();
+      const partition = partitionOf(doc);
+      if (faults.has(partition)) {
+        withhold(doc, partition, 'faulted');
+        continue;
+      }
+      if (!options.mayPublish(partition)) {
+        withhold(doc, partition, 'lease check false');
+        continue;
+      }
+      const message = toWireMessage(doc);
+      const reason = unpublishableReason(message, options.maxMessageBytes);
+      if (reason) {
+        await parkOne(doc, reason, 'unpublishable');
+        parked++;
+        release(id);
+        continue;
+      }
+      const generation = await publisher.ready();
+      if (generation === null || faults.has(partition) || olderInFlight(partition, generation)) {
+        withhold(doc, partition, generation === null ? 'stopping' : 'channel changed under in-flight messages');
+        continue;
+      }
+      if (suspects.has(id)) {
+        // Alone: wait until every earlier message is settled, then this one.
+        await publisher.idle();
+        const gen = await publisher.ready();
+        if (gen === null) {
+          withhold(doc, partition, 'stopping');
+          continue;
+        }
+        setGeneration(id, gen);
+        const confirm = publisher.send(message);
+        confirm.catch(() => fault(partition, 'not confirmed'));
+        await confirm.catch(() => undefined);
+        sends.push({ doc, partition, confirm });
+        continue;
+      }
+      setGeneration(id, generation);
+      const confirm = publisher.send(message);
+      // Fault at once, before anything newer of the partition can be issued.
+      confirm.catch(() => fault(partition, 'not confirmed'));
+      sends.push({ doc, partition, confirm });
+    }
+    return { sends, withheld, parked };
+  }
+
+  async function settle({ sends, withheld, parked }: Awaited<ReturnType<typeof issue>>): Promise<DispatchResult> {
     const outcomes = await Promise.all(
-      sends.map(({ doc, confirm }) =>
+      sends.map(({ doc, partition, confirm }) =>
         confirm.then(
-          ({ latency }) => ({ doc, latency, failure: null as PublishFailure | null, message: '' }),
+          ({ latency }) => ({ doc, partition, latency, failure: null as PublishFailure | null, message: '' }),
           (err: unknown) => ({
             doc,
+            partition,
             latency: 0,
             failure: err instanceof PublishError ? err.kind : ('closed' as PublishFailure),
             message: errorMessage(err),
@@ -150,10 +248,11 @@ export function createDispatcher(options: DispatcherOptions) {
       ),
     );
     const confirmed = outcomes.filter((o) => o.failure === null);
-    const publishedAt = options.clock();
+    for (const o of confirmed) suspects.delete(o.doc._id.toHexString());
     const marked = await markWithRetry(confirmed.map((o) => o.doc._id));
-    let retry = outcomes.length - confirmed.length;
+    let retry = withheld + outcomes.length - confirmed.length;
     if (marked) {
+      const publishedAt = options.clock();
       for (const o of confirmed) {
         metrics.confirmLatency.observe(o.latency);
         metrics.publishLatency.observe(Math.max(0, publishedAt - o.doc.createdAt) / 1000);
@@ -161,16 +260,24 @@ export function createDispatcher(options: DispatcherOptions) {
       }
       metrics.published.inc(confirmed.length);
     } else {
+      // Delivered but not marked: the next sweep sends them again (a duplicate, never a loss).
+      for (const o of confirmed) fault(o.partition, 'confirmed but not marked');
       retry += confirmed.length;
     }
     for (const o of outcomes) {
       if (o.failure === null) continue;
       metrics.publishFailures.inc({ reason: o.failure });
+      const id = o.doc._id.toHexString();
       if (o.failure === 'nack') {
         const isParked = await store.recordRejection(o.doc._id, 'rejected by the broker').catch(() => false);
         if (isParked) metrics.parkedTotal.inc({ reason: 'rejected' });
       } else if (o.failure === 'invalid') {
         await parkOne(o.doc, o.message, 'invalid');
+      } else if (o.failure === 'refused') {
+        if (suspects.has(id)) {
+          suspects.delete(id);
+          await parkOne(o.doc, `the broker closed the channel for it: ${o.message}`, 'refused');
+        } else suspects.add(id);
       }
     }
     for (const o of outcomes) release(o.doc._id.toHexString());
@@ -179,6 +286,7 @@ export function createDispatcher(options: DispatcherOptions) {
 
   /** Confirmed but unmarked means "sent again later" (a duplicate); try hard before accepting that. */
   async function markWithRetry(ids: ObjectId[]): Promise<boolean> {
+    if (ids.length === 0) return true;
     for (let attempt = 0; attempt < 6; attempt++) {
       try {
         await store.markPublished(ids, options.clock());
@@ -198,15 +306,15 @@ export function createDispatcher(options: DispatcherOptions) {
   return {
     /**
      * Publishes a batch; resolves when every message is confirmed and marked, or known to need
-     * another attempt. `verify` marks a batch of change events, which may be stale: Updates published
-     * recently are skipped and `published` is re-checked first. Without it (a sweep's page) only what
-     * is in flight is skipped.
+     * another attempt. A `stream` batch (change events, which may be stale) skips Updates published
+     * recently and re-checks `published` first; a `sweep` page (read after the in-flight set was
+     * taken) is authoritative and skips only what is in flight.
      */
-    dispatch(docs: readonly StoredUpdate[], { verify = false } = {}): Promise<DispatchResult> {
+    dispatch(docs: readonly StoredUpdate[], { source = 'sweep' }: { source?: DispatchSource } = {}): Promise<DispatchResult> {
       const fresh: StoredUpdate[] = [];
       for (const doc of [...docs].sort(byCreatedAt)) {
         const id = doc._id.toHexString();
-        if (inFlight.has(id) || (verify && recent.has(id))) {
+        if (inFlight.has(id) || (source === 'stream' && recent.has(id))) {
           metrics.duplicatesSkipped.inc();
           continue;
         }
@@ -214,24 +322,49 @@ export function createDispatcher(options: DispatcherOptions) {
         hold(id, partitionOf(doc));
         fresh.push(doc);
       }
-      const issued = chain.then(() => issue(fresh, verify));
+      const issued = chain.then(() => issue(fresh, source));
       chain = issued.catch(() => undefined);
-      return issued.then(settle, (err: unknown) => {
-        for (const d of fresh) release(d._id.toHexString());
-        throw err;
+      return issued.then(settle).catch((err: unknown) => {
+        // Only a bug gets here; keep the promise of "never rejects" and the order guarantee.
+        logger.error({ err }, 'dispatch failed');
+        for (const d of fresh) {
+          fault(partitionOf(d), 'dispatch failed');
+          release(d._id.toHexString());
+        }
+        return { published: 0, retry: fresh.length, parked: 0 };
       });
+    },
+
+    /** Held partitions that need an authoritative sweep before anything newer is published. */
+    faulted(held: readonly number[]): number[] {
+      return held.filter((p) => faults.has(p));
+    },
+
+    /** Resolves when nothing of these partitions is in flight. */
+    settle(partitions: readonly number[]): Promise<void> {
+      return Promise.all(partitions.map((p) => this.waitIdle(p))).then(() => undefined);
+    },
+
+    /** An authoritative sweep of these partitions starts: they may publish again. */
+    clearFaults(partitions: readonly number[]): void {
+      for (const p of partitions) faults.delete(p);
+    },
+
+    /** The partition is no longer held: forget its state. */
+    forget(partition: number): void {
+      faults.delete(partition);
     },
 
     /** Ids being published right now, of one partition or all (a sweep skips them). */
     inFlightIds(partition?: number): Set<string> {
       const ids = new Set<string>();
-      for (const [id, p] of inFlight) if (partition === undefined || p === partition) ids.add(id);
+      for (const [id, e] of inFlight) if (partition === undefined || e.partition === partition) ids.add(id);
       return ids;
     },
 
     /** Resolves when nothing of this partition is in flight. */
     waitIdle(partition: number): Promise<void> {
-      if (!perPartition.has(partition)) return Promise.resolve();
+      if (!generations.has(partition)) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.set(partition, [...(idleWaiters.get(partition) ?? []), resolve]));
     },
 

@@ -4,7 +4,9 @@
  * that found work is followed at once by the next one when it took longer than the interval; an empty
  * one that was slow (a loaded server) pauses at least as long as it took, so idle polling never holds
  * the database more than half the time. After a sweep that could not finish (the broker is away) the
- * pause backs off, so an outage never turns into a hot loop.
+ * pause backs off, so an outage never turns into a hot loop. `stop()` interrupts a sweep between pages.
+ *
+ * States: idle (nothing held) → sweeping → pausing → … → stopped.
  */
 import { backoffDelay, type Logger } from '@chat3/runtime';
 import type { Sweeper } from './sweeper';
@@ -19,15 +21,17 @@ export interface PollerOptions {
 
 export function createPoller(options: PollerOptions) {
   const pause = createWakeableSleep();
-  let stopped = false;
+  const stopping = new AbortController();
   let loop: Promise<void> | undefined;
 
   async function run(): Promise<void> {
     let failures = 0;
-    while (!stopped) {
+    while (!stopping.signal.aborted) {
       const held = options.held();
       const started = performance.now();
-      const outcome = held.length === 0 ? { complete: true, dispatched: 0 } : await options.sweeper.sweep(held);
+      const outcome =
+        held.length === 0 ? { complete: true, dispatched: 0 } : await options.sweeper.sweep(held, { signal: stopping.signal });
+      if (stopping.signal.aborted) break;
       failures = outcome.complete ? 0 : failures + 1;
       await pause.sleep(
         outcome.complete
@@ -47,7 +51,7 @@ export function createPoller(options: PollerOptions) {
       pause.wake();
     },
     async stop(): Promise<void> {
-      stopped = true;
+      stopping.abort();
       pause.wake();
       await loop;
     },

@@ -1,10 +1,12 @@
 /**
- * The relay process, wired: leases on relay partitions, the dispatcher and its publisher, and one way
- * of finding work (change stream or polling), plus the safety-net sweep and the lag sampler.
+ * The relay process, wired: leases on relay partitions, the dispatcher and its publisher, one way of
+ * finding work (change stream, with its catch-up and safety-net sweeps, or polling) and the gauge
+ * sampler.
  *
- * Lifecycle: start() ensures indexes, connects to RabbitMQ, picks the mode, joins the `relay` lease
- * group (each acquired partition is swept before it is tailed). stop() stops finding work, lets every
- * in-flight message be confirmed and marked, hands the leases back and closes the connection.
+ * Lifecycle: start() ensures indexes, connects to RabbitMQ, picks the mode, joins the lease group
+ * (each acquired partition is swept before it is tailed). stop() stops finding work (a sweep stops
+ * between pages), lets every in-flight message be confirmed and marked, hands the leases back and
+ * closes the connection.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -59,6 +61,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const instanceId = deps.instanceId ?? `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const clock = createMonotonicClock();
   const draining = new Set<number>();
+  const partitions = () => config.RELAY_PARTITIONS;
   let leases: LeaseManager | undefined;
   let mode: RelayMode = 'starting';
 
@@ -85,11 +88,12 @@ export function createRelay(deps: RelayDeps): Relay {
     publisher: {
       ready: () => publisher.ready(),
       send: (m) => publisher.publish(exchange, m.routingKey, m.body, m.options),
+      idle: () => publisher.idle(),
       get connected() {
         return publisher.connected;
       },
     },
-    partitions: config.RELAY_PARTITIONS,
+    partitions,
     mayPublish,
     maxMessageBytes: config.RELAY_MAX_MESSAGE_BYTES,
     clock,
@@ -97,7 +101,7 @@ export function createRelay(deps: RelayDeps): Relay {
     logger: logger.child({ component: 'dispatcher' }),
   });
   const sweeper = createSweeper({
-    fetch: (held, limit, before) => store.fetchUnpublished(bucketRanges(held, config.RELAY_PARTITIONS), limit, before),
+    fetch: (ps, limit, before) => store.fetchUnpublished(bucketRanges(ps, partitions()), limit, before),
     dispatcher,
     batchSize: config.RELAY_BATCH_SIZE,
     mayPublish,
@@ -106,12 +110,15 @@ export function createRelay(deps: RelayDeps): Relay {
   const poller = createPoller({ sweeper, held, intervalMs: config.RELAY_POLL_INTERVAL_MS, logger: logger.child({ component: 'poller' }) });
   const tailer = createChangeStreamTailer({
     watch: (options) => store.watchInserts(options),
-    partitions: config.RELAY_PARTITIONS,
+    partitions,
     held,
     dispatcher,
     sweeper,
-    tokens: resumeTokens(GROUP, instanceId),
+    tokens: () => resumeTokens(GROUP, instanceId),
     batchSize: config.RELAY_BATCH_SIZE,
+    sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
+    sweepGraceMs: config.RELAY_SWEEP_GRACE_MS,
+    tokenSaveIntervalMs: config.RELAY_TOKEN_SAVE_INTERVAL_MS,
     logger: logger.child({ component: 'change-stream' }),
     onUnsupported: (err) => {
       logger.warn({ err: errorMessage(err) }, 'change streams unavailable; switching to polling');
@@ -135,11 +142,10 @@ export function createRelay(deps: RelayDeps): Relay {
     return 'polling';
   }
 
-  // Safety net (change-stream mode) and gauges, on their own timers.
+  // Gauges, on their own timer (the safety-net sweep is the tailer's, see change-stream.ts).
   const ticker = createWakeableSleep();
   let stopped = false;
-  async function background(): Promise<void> {
-    let nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
+  async function sampleGauges(): Promise<void> {
     // The first sample waits one interval: a starting relay's first sweep must not queue behind counting
     // the backlog it is about to drain.
     let delay = config.RELAY_STATS_INTERVAL_MS;
@@ -152,10 +158,6 @@ export function createRelay(deps: RelayDeps): Relay {
         metrics.backlog.set(sample.backlog);
         metrics.parked.set(sample.parked);
         metrics.publishedLag.set(sample.oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - sample.oldestCreatedAt) / 1000);
-        if (mode === 'change-stream' && Date.now() >= nextSweep) {
-          nextSweep = Date.now() + config.RELAY_SWEEP_INTERVAL_MS;
-          if (held().length > 0) await sweeper.sweep(held(), Date.now() - config.RELAY_SWEEP_GRACE_MS);
-        }
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'backlog sampling failed');
       }
@@ -164,7 +166,7 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   let amqp: AmqpConnection | undefined;
-  let backgroundLoop: Promise<void> | undefined;
+  let gaugeLoop: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -177,6 +179,7 @@ export function createRelay(deps: RelayDeps): Relay {
         logger,
         onFatal,
         onConnect: (model) => publisher.attach(model),
+        onBlockedChange: (blocked) => metrics.brokerBlocked.set(blocked ? 1 : 0),
       });
       enterMode(await retryingStartup('mode', logger, chooseMode));
       leases = createLeaseManager({
@@ -196,11 +199,12 @@ export function createRelay(deps: RelayDeps): Relay {
           draining.add(p);
           tailer.released(p);
           await dispatcher.waitIdle(p);
+          dispatcher.forget(p);
           metrics.ownedPartitions.set(held().length);
         },
       });
       await retryingStartup('leases', logger, () => leases!.start());
-      backgroundLoop = background();
+      gaugeLoop = sampleGauges();
       logger.info({ instanceId, mode, partitions: held() }, 'relay started');
     },
 
@@ -208,7 +212,7 @@ export function createRelay(deps: RelayDeps): Relay {
       stopping ??= (async () => {
         stopped = true;
         ticker.wake();
-        await Promise.all([poller.stop(), tailer.stop(), backgroundLoop]);
+        await Promise.all([poller.stop(), tailer.stop(), gaugeLoop]);
         await leases?.stop();
         await publisher.stop();
         await amqp?.close();
@@ -222,9 +226,10 @@ export function createRelay(deps: RelayDeps): Relay {
 
     readiness() {
       const connected = amqp?.connected ?? false;
+      const blocked = amqp?.blocked ?? false;
       return {
-        ok: connected && publisher.connected && mode !== 'starting',
-        checks: { rabbitmq: connected, mode, partitions: held().length, inFlight: dispatcher.inFlight },
+        ok: connected && publisher.connected && !blocked && mode !== 'starting',
+        checks: { rabbitmq: connected, blocked, mode, partitions: held().length, inFlight: dispatcher.inFlight },
       };
     },
   };

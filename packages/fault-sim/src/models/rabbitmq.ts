@@ -157,6 +157,8 @@ export class RabbitMqModel {
   readonly sinks: SinkRecord[] = [];
   readonly nacked = new Set<string>();
   readonly faults: BrokerFaultCounts = {};
+  /** Channels the broker closed with an exception (each one leaves its unconfirmed messages in doubt). */
+  channelExceptions = 0;
   maxMessageSize = 128 * 1024 * 1024;
   /** Extra persist-and-confirm latency (a slow disk), ms. */
   slowConfirmsMs = 0;
@@ -399,6 +401,7 @@ export class RabbitMqModel {
   }
 
   private channelException(conn: ServerConnection, ch: ServerChannel, code: number, text: string, rpc?: number): void {
+    this.channelExceptions++;
     if (rpc !== undefined) this.send(conn, { kind: 'reply', rpc, error: { code, text } });
     this.send(conn, { kind: 'channel-close', channel: ch.num, code, text });
     this.closeServerChannel(conn, ch);
