@@ -34,6 +34,12 @@ export interface BatchStore {
   claimEmission(previous: EmittedStats | null, next: EmittedStats): Promise<boolean>;
 }
 
+/** One event of a batch: its body, and whether it is still ours (its delivery's channel is open). */
+export interface BatchItem {
+  body: Buffer;
+  live(): boolean;
+}
+
 export interface DeadLetterNote {
   /** Index into the batch's inputs. */
   index: number;
@@ -62,32 +68,37 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
   const { store, metrics, logger } = options;
   const now = options.now ?? Date.now;
 
-  /** Returns the dead letters; throws only `BatchAbortedError`. */
-  async function processBatch(bodies: readonly Buffer[]): Promise<DeadLetterNote[]> {
+  /**
+   * Returns the dead letters; throws only `BatchAbortedError`. Before every attempt the events whose
+   * delivery is no longer live are dropped: their partition went to another builder with them, and a
+   * write from here could land after that builder's newer ones.
+   */
+  async function processBatch(items: readonly BatchItem[]): Promise<DeadLetterNote[]> {
     const started = performance.now();
     const deadLetters: DeadLetterNote[] = [];
     const events: Array<{ index: number; event: ChatEvent }> = [];
-    bodies.forEach((body, index) => {
+    items.forEach(({ body }, index) => {
       const parsed = parseEvent(body, { maxBytes: options.maxEventBytes });
       if (!parsed.ok) deadLetters.push({ index, reason: parsed.reason, detail: parsed.detail });
       else if (parsed.class.kind === 'update') events.push({ index, event: parsed.event });
     });
+    const live = (list: ReadonlyArray<{ index: number; event: ChatEvent }>) => list.filter((e) => items[e.index]!.live());
 
     try {
-      deadLetters.push(...(await withRetries(() => writeEvents(events))));
+      deadLetters.push(...(await withRetries(() => writeEvents(live(events)))));
     } catch (err) {
       if (err instanceof BatchAbortedError) throw err;
       logger.warn({ err: errorMessage(err), events: events.length }, 'batch failed; isolating events one by one');
       for (const one of events) {
         try {
-          deadLetters.push(...(await withRetries(() => writeEvents([one]))));
+          deadLetters.push(...(await withRetries(() => writeEvents(live([one])))));
         } catch (oneErr) {
           if (oneErr instanceof BatchAbortedError) throw oneErr;
           deadLetters.push({ index: one.index, reason: 'build-error', detail: errorMessage(oneErr) });
         }
       }
     }
-    metrics.batchSize.observe(bodies.length);
+    metrics.batchSize.observe(items.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
     return deadLetters.sort((a, b) => a.index - b.index);
   }
@@ -168,12 +179,17 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     await Promise.all(
       [...byTenant].map(async ([tenantId, list]) => {
         const userIds = list.map((t) => t.userId);
-        const [current, emitted] = await Promise.all([store.computeStats(tenantId, userIds), store.loadEmitted(tenantId, userIds)]);
+        // The last emission first, the counts second: an emission claimed by anyone after our read of
+        // it makes our compare-and-set fail, so counts read before that emission can never win.
+        const emitted = await store.loadEmitted(tenantId, userIds);
+        const current = await store.computeStats(tenantId, userIds);
         await Promise.all(
           list.map(async ({ userId, at }) => {
             const event = events[at]!.event;
-            const decision = await claimStats(event, userId, emitted.get(userId) ?? null, current.get(userId)!);
-            if (decision) out.push({ draft: buildStatsUpdate(event, userId, decision.stats, decision.updatedFields, ctx), at });
+            const claimed = await claimStats(event, userId, emitted.get(userId) ?? null, current.get(userId)!, ctx.clock);
+            if (!claimed) return;
+            const draft = buildStatsUpdate(event, userId, claimed.stats, claimed.updatedFields, { ...ctx, clock: () => claimed.createdAt });
+            out.push({ draft, at });
           }),
         );
       }),
@@ -181,25 +197,33 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     return out.sort((a, b) => a.at - b.at);
   }
 
-  /** Decides and, if needed, claims one user's emission; a lost race re-reads and decides again. */
+  /**
+   * Decides and, if needed, claims one user's emission. A lost race means another event emitted since
+   * our reads: read the emission and then the counts again, and decide again.
+   */
   async function claimStats(
     event: ChatEvent,
     userId: string,
     previous: EmittedStats | null,
     current: UserStats,
-  ): Promise<{ stats: UserStats; updatedFields: string[] } | null> {
+    clock: () => number,
+  ): Promise<{ stats: UserStats; updatedFields: string[]; createdAt: number } | null> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const decision = decideStats(previous, current, event.eventId);
       if (!decision.emit) return null;
+      if (!decision.claim) return { ...decision, createdAt: previous?.createdAt ?? clock() };
+      const createdAt = Math.max(clock(), Math.round(((previous?.createdAt ?? 0) + 0.001) * 1000) / 1000);
       const next: EmittedStats = {
         tenantId: event.tenantId,
         userId,
         stats: decision.stats,
         eventId: event.eventId,
         updatedFields: decision.updatedFields,
+        createdAt,
       };
-      if (!decision.claim || (await store.claimEmission(previous, next))) return decision;
+      if (await store.claimEmission(previous, next)) return { ...decision, createdAt };
       previous = (await store.loadEmitted(event.tenantId, [userId])).get(userId) ?? null;
+      current = (await store.computeStats(event.tenantId, [userId])).get(userId)!;
     }
     throw new RetryableError(`stats claim for ${userId} kept losing races`);
   }

@@ -19,11 +19,14 @@ import {
   type LeaseManager,
   type LeaseStore,
   type Logger,
+  type ReleaseReason,
+  backoffDelay,
   retryingStartup,
+  sleep,
 } from '@chat3/runtime';
 import { createBatchProcessor, BatchAbortedError, type BatchStore } from './batch-processor';
 import { createBatcher } from './batcher';
-import { deadLetterOptions } from './broker/dead-letter';
+import { deadLetterOptions, type DeadLetter } from './broker/dead-letter';
 import { createPartitionConsumer, type Delivery } from './broker/partition-consumer';
 import { createRouter } from './broker/router-consumer';
 import { assertBuilderTopology, builderTopology } from './broker/topology';
@@ -55,6 +58,11 @@ export interface Builder {
   start(): Promise<void>;
   stop(): Promise<void>;
   readiness(): { ok: boolean; checks: Record<string, boolean | number> };
+}
+
+/** Resolves once `condition` holds (checked every 100 ms) or the signal aborts. */
+async function until(condition: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!condition() && !signal.aborted) await sleep(100, signal);
 }
 
 export function createBuilder(deps: BuilderDeps): Builder {
@@ -103,24 +111,61 @@ export function createBuilder(deps: BuilderDeps): Builder {
     logger: logger.child({ component: 'router' }),
   });
 
-  /** Write, dead-letter, then ack. Anything that fails here stays unacked and is redelivered. */
+  /**
+   * Write, dead-letter, then ack. A batch is always settled before the next one is: acknowledged, or
+   * (when it cannot be finished) returned to its queue, so the next batch's `ack(…, allUpTo)` can never
+   * cover an event that was neither written nor dead-lettered.
+   */
   async function flushBatch(deliveries: Delivery[]): Promise<void> {
     try {
-      const notes = await processor.processBatch(deliveries.map((d) => d.msg.content));
+      const notes = await processor.processBatch(deliveries.map((d) => ({ body: d.msg.content, live: d.live })));
       for (const note of notes) {
-        const { msg } = deliveries[note.index]!;
+        const delivery = deliveries[note.index]!;
+        if (!delivery.live()) continue; // back in the queue: its next holder decides
         metrics.eventsDeadLettered.inc({ reason: note.reason, stage: 'builder' });
         logger.warn({ reason: note.reason, detail: note.detail }, 'event dead-lettered');
-        const letter = { reason: note.reason, detail: note.detail, stage: 'builder' as const };
-        await publisher.ready();
-        await publisher.publish(topology.deadLetterExchange, '', msg.content, deadLetterOptions(msg, letter, Date.now()));
+        await deadLetter(delivery, { reason: note.reason, detail: note.detail, stage: 'builder' });
       }
       consumer.settle(deliveries);
     } catch (err) {
       if (!(err instanceof BatchAbortedError)) {
-        logger.warn({ err: errorMessage(err), events: deliveries.length }, 'batch not acknowledged; it will be redelivered');
+        logger.warn({ err: errorMessage(err), events: deliveries.length }, 'batch not finished; returning it to the queue');
+      }
+      consumer.requeue(deliveries);
+    }
+  }
+
+  /** Publishes a dead letter until the broker confirms it, while the delivery is still ours. */
+  async function deadLetter(delivery: Delivery, letter: DeadLetter): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (shutdown.signal.aborted) throw new BatchAbortedError();
+      if (!delivery.live()) return;
+      try {
+        if ((await publisher.ready()) === null) throw new BatchAbortedError();
+        await publisher.publish(topology.deadLetterExchange, '', delivery.msg.content, deadLetterOptions(delivery.msg, letter, Date.now()));
+        return;
+      } catch (err) {
+        if (err instanceof BatchAbortedError) throw err;
+        const delayMs = backoffDelay(attempt, { baseMs: 100, maxMs: 5_000 });
+        logger.warn({ err: errorMessage(err), delayMs }, 'dead letter not confirmed; retrying');
+        await sleep(delayMs, shutdown.signal);
       }
     }
+  }
+
+  /**
+   * Gives a partition back. Lost or expired: its channel is closed at once, which returns everything
+   * unacknowledged to the queue before the next holder's consumer becomes active (see
+   * partition-consumer.ts); the batch in progress drops those events. Graceful: deliveries stop, what
+   * arrived is written and acknowledged while the lease is still valid, then the channel is closed.
+   */
+  async function release(p: number, reason: ReleaseReason): Promise<void> {
+    if (reason === 'rebalance' || reason === 'shutdown') {
+      await consumer.stopDeliveries(p);
+      await Promise.race([batcher.drain(), until(() => !leases?.valid(p), shutdown.signal)]);
+    }
+    await consumer.giveBack(p);
+    metrics.ownedPartitions.set(consumer.held().length);
   }
 
   let amqp: AmqpConnection | undefined;
@@ -156,11 +201,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
           await consumer.hold(p);
           metrics.ownedPartitions.set(consumer.held().length);
         },
-        onRelease: async (p) => {
-          await consumer.release(p);
-          await batcher.drain();
-          metrics.ownedPartitions.set(consumer.held().length);
-        },
+        onRelease: release,
       });
       await retryingStartup('leases', logger, () => leases!.start());
       logger.info({ partitions: consumer.held(), queue: config.BUILDER_QUEUE }, 'builder started');

@@ -1,6 +1,6 @@
 /** The builder on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
 import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, type EmittedStats } from '@chat3/core';
-import { createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger } from '@chat3/runtime';
+import { DURABLE_WRITES, createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger } from '@chat3/runtime';
 import type { Document, MongoClient } from 'mongodb';
 import { createBuilder, type Builder, type BuilderStore } from './builder';
 import type { BuilderConfig } from './config';
@@ -19,8 +19,9 @@ export interface MongoBuilderDeps {
 
 export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfig, logger: Logger): BuilderStore {
   const db = mongo.db(config.MONGODB_DB);
-  const updates = db.collection<Document>(config.UPDATES_COLLECTION);
-  const userStats = db.collection<EmittedStats>(config.USER_STATS_COLLECTION);
+  // Acknowledged only once majority-committed: an event is acked after its Updates are written.
+  const updates = db.collection<Document>(config.UPDATES_COLLECTION, { writeConcern: DURABLE_WRITES });
+  const userStats = db.collection<EmittedStats>(config.USER_STATS_COLLECTION, { writeConcern: DURABLE_WRITES });
   const readModel = readModelCollections(db, {
     users: config.USERS_COLLECTION,
     dialogs: config.DIALOGS_COLLECTION,
@@ -51,7 +52,9 @@ export function createMongoBuilder({ config, mongo, metrics, logger, onFatal }: 
   return createBuilder({
     config,
     store: createMongoBuilderStore(mongo, config, logger),
-    leases: createMongoLeaseStore(mongo.db(config.MONGODB_DB).collection<LeaseDoc>(config.LEASES_COLLECTION)),
+    leases: createMongoLeaseStore(
+      mongo.db(config.MONGODB_DB).collection<LeaseDoc>(config.LEASES_COLLECTION, { writeConcern: DURABLE_WRITES }),
+    ),
     metrics,
     logger,
     onFatal,

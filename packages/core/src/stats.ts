@@ -14,6 +14,11 @@ export interface EmittedStats {
   /** The event whose Updates carry this emission. */
   eventId: string;
   updatedFields: string[];
+  /**
+   * The emitted Update's `createdAt`. Each emission takes one later than the previous one's, so a
+   * user's stats Updates are ordered by their claims even when different builders (clocks) emit them.
+   */
+  createdAt?: number;
 }
 
 export type StatsDecision = { emit: false } | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };

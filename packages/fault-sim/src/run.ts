@@ -6,6 +6,7 @@
  * (faults over; wait until everything is delivered, at most 60 s) → stop every process gracefully →
  * check.
  */
+import { COMMITTED_READS, DURABLE_WRITES } from '@chat3/runtime';
 import { createRandom } from '@chat3/simulator';
 import type { UserStats } from '@chat3/core';
 import { check, type RunSummary, type Violation } from './checker';
@@ -42,9 +43,10 @@ export const SIM_BUILDER_ENV: Record<string, string> = {
   SHUTDOWN_TIMEOUT_MS: '5000',
 };
 
-/** What the services' MongoDB code asks for (write and read concern of `updates`). */
+/** What the services' MongoDB code asks for (runtime's DURABLE_WRITES and COMMITTED_READS). */
 export function codeDurability(): Durability {
-  return { writes: 'w1', reads: 'local' };
+  const readLevel = typeof COMMITTED_READS === 'string' ? COMMITTED_READS : COMMITTED_READS.level;
+  return { writes: DURABLE_WRITES.w === 'majority' ? 'majority' : 'w1', reads: readLevel === 'majority' ? 'majority' : 'local' };
 }
 
 export interface RunReport {
@@ -62,6 +64,8 @@ export interface RunOptions {
   keepLogs?: boolean;
   /** Plug a deliberately broken AMQP client into every relay (to show the checker catches it). */
   sabotage?: Sabotage;
+  /** Look at the world before the run is torn down (debugging a seed). */
+  inspect?: (world: World) => void;
 }
 
 export async function runScenario(scenario: Scenario, seed: string, options: RunOptions = {}): Promise<RunReport> {
@@ -146,6 +150,7 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
         .map((p) => ({ process: p.id, ms: p.stopMs ?? Date.now() - p.stopStartedAt!, timeoutMs: p.config.SHUTDOWN_TIMEOUT_MS })),
       stats: scenario.traffic.kind === 'events' ? statsOf(world, committed) : undefined,
     });
+    options.inspect?.(world);
     return {
       scenario: scenario.name,
       seed,

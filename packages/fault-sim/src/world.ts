@@ -118,6 +118,7 @@ export class World {
         onSpin: () => this.spinning.add(id),
       }),
       leases: this.leases.store(host),
+      layouts: this.leases.layouts(host),
       resumeTokens: (group, owner) => this.leases.resumeTokens(host, group, owner),
       metrics: createRelayMetrics({ defaultMetrics: false }),
       logger: this.logger(id),

@@ -8,3 +8,4 @@ export * from './mongo-relay';
 export * from './ports';
 export * from './relay';
 export * from './sweeper';
+export * from './db/partition-layout';

@@ -56,6 +56,11 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     mode: new Gauge({ name: 'chat3_relay_mode', help: 'Current way of finding work (1 = active)', labelNames: ['mode'], registers }),
     ownedPartitions: new Gauge({ name: 'chat3_relay_owned_partitions', help: 'Relay partitions this instance holds', registers }),
+    layoutPartitions: new Gauge({
+      name: 'chat3_relay_layout_partitions',
+      help: 'Relay partitions of the layout in force (all relays follow the last RELAY_PARTITIONS declared)',
+      registers,
+    }),
     brokerBlocked: new Gauge({
       name: 'chat3_relay_broker_blocked',
       help: 'RabbitMQ is blocking this connection (a memory or disk alarm): 1 while blocked',

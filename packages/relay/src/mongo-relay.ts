@@ -1,7 +1,8 @@
 /** The relay on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
-import { createMongoLeaseStore, type LeaseDoc, type Logger } from '@chat3/runtime';
+import { COMMITTED_READS, DURABLE_WRITES, createMongoLeaseStore, type LeaseDoc, type Logger } from '@chat3/runtime';
 import type { MongoClient } from 'mongodb';
 import type { RelayConfig } from './config';
+import { createMongoLayoutStore } from './db/partition-layout';
 import { createMongoResumeTokenStore } from './db/resume-tokens';
 import { createMongoUpdateStore } from './db/update-store';
 import type { RelayMetrics } from './metrics';
@@ -18,11 +19,13 @@ export interface MongoRelayDeps {
 
 export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: MongoRelayDeps): Relay {
   const db = mongo.db(config.MONGODB_DB);
-  const leases = db.collection<LeaseDoc>(config.LEASES_COLLECTION);
+  const leases = db.collection<LeaseDoc>(config.LEASES_COLLECTION, { writeConcern: DURABLE_WRITES });
+  const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION, { writeConcern: DURABLE_WRITES, readConcern: COMMITTED_READS });
   return createRelay({
     config,
-    store: createMongoUpdateStore(db.collection<StoredUpdate>(config.UPDATES_COLLECTION), logger),
+    store: createMongoUpdateStore(updates, logger),
     leases: createMongoLeaseStore(leases),
+    layouts: createMongoLayoutStore(leases),
     resumeTokens: (group, owner) => createMongoResumeTokenStore(leases, group, owner),
     metrics,
     logger,

@@ -73,3 +73,21 @@ export interface ResumeTokenStore {
   /** The oldest token saved for these partitions, or null if any of them has none. */
   load(partitions: readonly number[]): Promise<unknown>;
 }
+
+/** How the recipient space is split into relay partitions; `version` increases with every change. */
+export interface PartitionLayout {
+  version: number;
+  partitions: number;
+}
+
+/** The relay partition layout, kept with the leases (see relay-leases.ts). */
+export interface LayoutStore {
+  /** The layout in force; created with `partitions` when there is none yet. */
+  current(partitions: number): Promise<PartitionLayout>;
+  /** Makes `partitions` the layout (a new version) unless it already is. */
+  declare(partitions: number): Promise<PartitionLayout>;
+  /** Retires every lease of the layouts before `version`: they can be neither renewed nor acquired again. */
+  retireOlder(version: number): Promise<void>;
+  /** True while a lease of a layout before `version` may still be in use (owned and not expired at `now`). */
+  olderLeasesLive(version: number, now: number): Promise<boolean>;
+}

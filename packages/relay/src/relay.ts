@@ -14,11 +14,9 @@ import { bucketRanges, createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
   createConfirmPublisher,
-  createLeaseManager,
   errorMessage,
   type AmqpConnect,
   type AmqpConnection,
-  type LeaseManager,
   type LeaseStore,
   type Logger,
   retryingStartup,
@@ -28,7 +26,8 @@ import type { RelayConfig } from './config';
 import { createDispatcher } from './dispatcher';
 import { setMode, type RelayMetrics, type RelayMode } from './metrics';
 import { createPoller } from './poller';
-import type { ResumeTokenStore, UpdateStore } from './ports';
+import type { LayoutStore, ResumeTokenStore, UpdateStore } from './ports';
+import { createRelayLeases } from './relay-leases';
 import { createSweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
@@ -36,6 +35,8 @@ export interface RelayDeps {
   config: RelayConfig;
   store: UpdateStore;
   leases: LeaseStore;
+  /** The relay partition layout, kept with the leases. */
+  layouts: LayoutStore;
   /** Resume tokens kept with the leases of `group` by `owner`. */
   resumeTokens: (group: string, owner: string) => ResumeTokenStore;
   metrics: RelayMetrics;
@@ -54,19 +55,41 @@ export interface Relay {
   readiness(): { ok: boolean; checks: Record<string, boolean | number | string> };
 }
 
-const GROUP = 'relay';
-
 export function createRelay(deps: RelayDeps): Relay {
-  const { config, store, leases: leaseStore, resumeTokens, metrics, logger, onFatal, connect } = deps;
+  const { config, store, resumeTokens, metrics, logger, onFatal, connect } = deps;
   const instanceId = deps.instanceId ?? `${config.RELAY_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const clock = createMonotonicClock();
   const draining = new Set<number>();
-  const partitions = () => config.RELAY_PARTITIONS;
-  let leases: LeaseManager | undefined;
   let mode: RelayMode = 'starting';
 
-  const mayPublish = (p: number) => !draining.has(p) && (leases?.holds(p) ?? false);
-  const held = () => [...(leases?.owned().keys() ?? [])].filter((p) => !draining.has(p)).sort((a, b) => a - b);
+  const leases = createRelayLeases({
+    layouts: deps.layouts,
+    leases: deps.leases,
+    configured: config.RELAY_PARTITIONS,
+    instanceId,
+    ttlMs: config.LEASE_TTL_MS,
+    logger: logger.child({ component: 'leases' }),
+    onAcquire: async (p) => {
+      draining.delete(p);
+      metrics.ownedPartitions.set(held().length);
+      if (mode === 'change-stream') tailer.acquired(p);
+      else poller.wake();
+    },
+    onRelease: async (p) => {
+      draining.add(p);
+      tailer.released(p);
+      await dispatcher.waitIdle(p);
+      dispatcher.forget(p);
+      metrics.ownedPartitions.set(held().length);
+    },
+    onLayout: (layout) => {
+      draining.clear();
+      metrics.layoutPartitions.set(layout.partitions);
+    },
+  });
+  const partitions = () => leases.partitions();
+  const mayPublish = (p: number) => !draining.has(p) && leases.holds(p);
+  const held = () => [...leases.owned().keys()].filter((p) => !draining.has(p)).sort((a, b) => a - b);
 
   const exchange = config.RABBITMQ_UPDATES_EXCHANGE;
   const publisher = createConfirmPublisher({
@@ -114,7 +137,7 @@ export function createRelay(deps: RelayDeps): Relay {
     held,
     dispatcher,
     sweeper,
-    tokens: () => resumeTokens(GROUP, instanceId),
+    tokens: () => resumeTokens(leases.group(), instanceId),
     batchSize: config.RELAY_BATCH_SIZE,
     sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
     sweepGraceMs: config.RELAY_SWEEP_GRACE_MS,
@@ -182,28 +205,7 @@ export function createRelay(deps: RelayDeps): Relay {
         onBlockedChange: (blocked) => metrics.brokerBlocked.set(blocked ? 1 : 0),
       });
       enterMode(await retryingStartup('mode', logger, chooseMode));
-      leases = createLeaseManager({
-        store: leaseStore,
-        group: GROUP,
-        partitions: config.RELAY_PARTITIONS,
-        instanceId,
-        ttlMs: config.LEASE_TTL_MS,
-        logger: logger.child({ component: 'leases' }),
-        onAcquire: async (p) => {
-          draining.delete(p);
-          metrics.ownedPartitions.set(held().length);
-          if (mode === 'change-stream') tailer.acquired(p);
-          else poller.wake();
-        },
-        onRelease: async (p) => {
-          draining.add(p);
-          tailer.released(p);
-          await dispatcher.waitIdle(p);
-          dispatcher.forget(p);
-          metrics.ownedPartitions.set(held().length);
-        },
-      });
-      await retryingStartup('leases', logger, () => leases!.start());
+      await retryingStartup('leases', logger, () => leases.start());
       gaugeLoop = sampleGauges();
       logger.info({ instanceId, mode, partitions: held() }, 'relay started');
     },
@@ -213,7 +215,7 @@ export function createRelay(deps: RelayDeps): Relay {
         stopped = true;
         ticker.wake();
         await Promise.all([poller.stop(), tailer.stop(), gaugeLoop]);
-        await leases?.stop();
+        await leases.stop();
         await publisher.stop();
         await amqp?.close();
       })();

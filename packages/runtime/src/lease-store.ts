@@ -4,13 +4,15 @@
  * Documents (one collection, `leases` by default):
  *   - lease  `{ _id: '<group>:<p>', kind: 'lease', group, partition, owner, fence, expiresAt }`;
  *   - member `{ _id: '<group>:member:<instanceId>', kind: 'member', group, owner, expiresAt }`.
- * Every write is a single-document conditional update, atomic on MongoDB.
+ * A lease whose group is retired (the relay's old partition layouts) has `kind: 'retired'` and a bumped
+ * fence: it can be neither renewed nor acquired. Every write is a single-document conditional update,
+ * atomic on MongoDB.
  */
 import type { Collection } from 'mongodb';
 
 export interface LeaseDoc {
   _id: string;
-  kind: 'lease' | 'member';
+  kind: 'lease' | 'member' | 'retired';
   group: string;
   partition?: number;
   owner: string | null;
@@ -101,7 +103,7 @@ export function createMongoLeaseStore(collection: Collection<LeaseDoc>): LeaseSt
 
     async acquire(group, partition, owner, now, expiresAt) {
       const doc = await collection.findOneAndUpdate(
-        { _id: leaseId(group, partition), $or: [{ owner: null }, { expiresAt: { $lt: now } }] },
+        { _id: leaseId(group, partition), kind: 'lease', $or: [{ owner: null }, { expiresAt: { $lt: now } }] },
         { $set: { owner, expiresAt, heartbeatAt: now, acquiredAt: now }, $inc: { fence: 1 } },
         { returnDocument: 'after' },
       );

@@ -1,19 +1,34 @@
 /**
- * Consumes the partition queues this instance holds leases for, on one channel. Deliveries go to the
- * batcher; `settle` acknowledges a flushed batch (one `ack(…, allUpTo)` per channel: deliveries reach
- * the batcher in tag order and batches flush in order, so everything up to the last tag is done).
+ * Consumes the partition queues this instance holds leases for, one channel per partition, so that a
+ * partition can be given back on its own.
  *
- * After a reconnect the held partitions are consumed again on the new channel; deliveries of the dead
- * channel that were still being processed cannot be acked any more and come back redelivered, which
- * the idempotency key absorbs.
+ * Giving a partition back closes its channel. RabbitMQ then returns the channel's unacknowledged
+ * deliveries to the queue, at their original position, in the same step that removes the consumer, so
+ * the next single active consumer (the new lease holder) starts with them, in order. Cancelling the
+ * consumer first would not do: the standby becomes active at once and receives the messages behind the
+ * unacknowledged ones, which come back later, behind newer ones (shared/reference/semantics.md §4.4).
+ *
+ * Deliveries go to the batcher; `settle` acknowledges a flushed batch (one `ack(…, allUpTo)` per
+ * channel: deliveries reach the batcher in tag order and batches flush in order, so everything up to
+ * the last tag is done). A delivery whose channel has closed is no longer `live`: its message is back in
+ * the queue (or with the next holder), so nothing more may be written for it.
  */
-import { createManagedChannel, type AmqpChannel, type AmqpModel, type ConsumeMessage, type Logger } from '@chat3/runtime';
+import {
+  createManagedChannel,
+  type AmqpChannel,
+  type AmqpModel,
+  type ConsumeMessage,
+  type Logger,
+  type ManagedChannel,
+} from '@chat3/runtime';
 import type { BuilderTopology } from './topology';
 
 export interface Delivery {
   msg: ConsumeMessage;
   channel: AmqpChannel;
   partition: number;
+  /** False once the delivery's channel has closed: the broker has taken the message back. */
+  live(): boolean;
 }
 
 export interface PartitionConsumerOptions {
@@ -23,67 +38,100 @@ export interface PartitionConsumerOptions {
   onDelivery: (delivery: Delivery) => void;
 }
 
+interface PartitionChannel {
+  channel: ManagedChannel<AmqpChannel>;
+  consumerTag?: string;
+}
+
 export function createPartitionConsumer(options: PartitionConsumerOptions) {
   const { topology, logger } = options;
-  const held = new Set<number>();
-  const tags = new Map<number, string>();
+  const partitions = new Map<number, PartitionChannel>();
+  let model: AmqpModel | undefined;
 
-  async function consume(ch: AmqpChannel, p: number): Promise<void> {
+  function open(p: number): PartitionChannel {
     const queue = topology.partitionQueues[p] as string;
-    const { consumerTag } = await ch.consume(queue, (msg) => {
-      if (msg) options.onDelivery({ msg, channel: ch, partition: p });
-      else logger.warn({ queue }, 'partition consumer cancelled by the broker');
-    });
-    tags.set(p, consumerTag);
+    const entry: PartitionChannel = {
+      channel: createManagedChannel<AmqpChannel>({
+        name: `partition ${p}`,
+        logger,
+        open: (m) => m.createChannel(),
+        async setup(ch) {
+          await ch.prefetch(options.prefetch);
+          const reply = await ch.consume(queue, (msg) => {
+            if (!msg) return logger.warn({ queue }, 'partition consumer cancelled by the broker');
+            options.onDelivery({ msg, channel: ch, partition: p, live: () => entry.channel.current === ch });
+          });
+          entry.consumerTag = reply.consumerTag;
+        },
+      }),
+    };
+    return entry;
   }
 
-  const channel = createManagedChannel<AmqpChannel>({
-    name: 'partitions',
-    logger,
-    open: (model) => model.createChannel(),
-    async setup(ch) {
-      await ch.prefetch(options.prefetch);
-      tags.clear();
-      for (const p of held) await consume(ch, p);
-    },
-    onClose: () => tags.clear(),
-  });
-
   return {
-    attach: (model: AmqpModel) => channel.attach(model),
+    async attach(next: AmqpModel): Promise<void> {
+      model = next;
+      await Promise.all([...partitions.values()].map((e) => e.channel.attach(next)));
+    },
 
+    /** Starts consuming the partition's queue on a channel of its own. */
     async hold(p: number): Promise<void> {
-      held.add(p);
-      const ch = channel.current;
-      if (ch && !tags.has(p)) await consume(ch, p);
+      if (partitions.has(p)) return;
+      const entry = open(p);
+      partitions.set(p, entry);
+      // On a connection that is down this fails; the next connect attaches every held partition.
+      if (model)
+        await entry.channel.attach(model).catch((err: Error) => logger.warn({ err, partition: p }, 'could not consume the partition yet'));
     },
 
-    /** Stops deliveries of a partition; the caller then drains the batcher to finish what arrived. */
-    async release(p: number): Promise<void> {
-      held.delete(p);
-      const tag = tags.get(p);
-      tags.delete(p);
-      const ch = channel.current;
-      if (ch && tag) await ch.cancel(tag).catch((err: Error) => logger.warn({ err, partition: p }, 'cancel failed'));
+    /** Stops new deliveries of a partition; what arrived can still be written and acknowledged. */
+    async stopDeliveries(p: number): Promise<void> {
+      const entry = partitions.get(p);
+      const ch = entry?.channel.current;
+      if (!entry || !ch || !entry.consumerTag) return;
+      await ch.cancel(entry.consumerTag).catch((err: Error) => logger.warn({ err, partition: p }, 'cancel failed'));
     },
 
-    /** Acknowledges every delivery of a flushed batch. */
+    /** Closes the partition's channel: every unacknowledged delivery of it goes back to the queue. */
+    async giveBack(p: number): Promise<void> {
+      const entry = partitions.get(p);
+      partitions.delete(p);
+      await entry?.channel.stop();
+    },
+
+    /** Acknowledges every live delivery of a flushed batch. */
     settle(deliveries: readonly Delivery[]): void {
       const last = new Map<AmqpChannel, ConsumeMessage>();
-      for (const d of deliveries) last.set(d.channel, d.msg);
+      for (const d of deliveries) if (d.live()) last.set(d.channel, d.msg);
       for (const [ch, msg] of last) {
         try {
           ch.ack(msg, true);
         } catch {
-          // Channel gone: the broker redelivers, the idempotency key absorbs it.
+          // Channel gone meanwhile: the broker redelivers, the idempotency key absorbs it.
         }
       }
     },
 
-    held: () => [...held],
+    /** Returns a batch that could not be settled to its queue, so no later `allUpTo` ack covers it. */
+    requeue(deliveries: readonly Delivery[]): void {
+      for (const d of deliveries) {
+        if (!d.live()) continue;
+        try {
+          d.channel.nack(d.msg, false, true);
+        } catch {
+          // channel gone: requeued anyway
+        }
+      }
+    },
 
-    /** Closes the channel: whatever is still unacknowledged goes back to the queues. */
-    stop: () => channel.stop(),
+    held: () => [...partitions.keys()],
+
+    /** Closes every channel: whatever is still unacknowledged goes back to the queues. */
+    async stop(): Promise<void> {
+      const all = [...partitions.values()];
+      partitions.clear();
+      await Promise.all(all.map((e) => e.channel.stop()));
+    },
   };
 }
 

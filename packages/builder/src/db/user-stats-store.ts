@@ -54,7 +54,7 @@ export async function claimEmission(
       'stats.dialogCount': previous.stats.dialogCount,
       'stats.unreadDialogsCount': previous.stats.unreadDialogsCount,
     },
-    { $set: { stats: next.stats, eventId: next.eventId, updatedFields: next.updatedFields } },
+    { $set: { stats: next.stats, eventId: next.eventId, updatedFields: next.updatedFields, createdAt: next.createdAt } },
   );
   return result.matchedCount === 1;
 }

@@ -5,11 +5,12 @@
  * partition or death (its host) applies to them too.
  */
 import { leaseId, memberId, type LeaseDoc, type LeaseStore } from '@chat3/runtime';
-import type { ResumeTokenStore } from '@chat3/relay';
+import { olderLayoutGroups, type LayoutStore, type PartitionLayout, type ResumeTokenStore } from '@chat3/relay';
 import type { MongoHost, MongoModel } from './mongo';
 
 export class LeaseModel {
   readonly docs = new Map<string, LeaseDoc>();
+  private layout: PartitionLayout | undefined;
 
   constructor(private readonly mongo: MongoModel) {}
 
@@ -38,7 +39,7 @@ export class LeaseModel {
       renew: (group, partition, owner, fence, now, expiresAt) =>
         op('renew', () => {
           const d = docs.get(leaseId(group, partition));
-          if (!d || d.owner !== owner || d.fence !== fence) return false;
+          if (!d || d.kind !== 'lease' || d.owner !== owner || d.fence !== fence) return false;
           d.expiresAt = expiresAt;
           d.heartbeatAt = now;
           return true;
@@ -55,7 +56,7 @@ export class LeaseModel {
       acquire: (group, partition, owner, now, expiresAt) =>
         op('acquire', () => {
           const d = docs.get(leaseId(group, partition));
-          if (!d || (d.owner !== null && d.expiresAt >= now)) return null;
+          if (!d || d.kind !== 'lease' || (d.owner !== null && d.expiresAt >= now)) return null;
           Object.assign(d, { owner, expiresAt, heartbeatAt: now, acquiredAt: now, fence: d.fence + 1 });
           return d.fence;
         }),
@@ -65,6 +66,39 @@ export class LeaseModel {
           if (d && d.owner === owner && d.fence === fence) Object.assign(d, { owner: null, expiresAt: 0 });
         }),
       leave: (group, instanceId) => op('leave', () => void docs.delete(memberId(group, instanceId))),
+    };
+  }
+
+  /** The relay partition layout (relay/src/db/partition-layout.ts), in the same documents. */
+  layouts(host: MongoHost): LayoutStore {
+    const op = <T>(name: string, body: () => T) => this.mongo.op(host, `leases.${name}`, () => ({ value: body(), majorityAt: Date.now() }));
+    const current = (partitions: number) =>
+      op('layout', () => {
+        this.layout ??= { version: 1, partitions };
+        return { ...this.layout };
+      });
+    return {
+      current,
+      declare: async (partitions) => {
+        const changed = await op('declareLayout', () => {
+          if (!this.layout || this.layout.partitions === partitions) return null;
+          this.layout = { version: this.layout.version + 1, partitions };
+          return { ...this.layout };
+        });
+        return changed ?? current(partitions);
+      },
+      retireOlder: (version) =>
+        op('retireLayouts', () => {
+          const groups = new Set(olderLayoutGroups(version));
+          for (const d of this.docs.values()) {
+            if (groups.has(d.group) && d.kind === 'lease') Object.assign(d, { kind: 'retired', fence: d.fence + 1 });
+          }
+        }),
+      olderLeasesLive: (version, now) =>
+        op('olderLeasesLive', () => {
+          const groups = new Set(olderLayoutGroups(version));
+          return [...this.docs.values()].some((d) => groups.has(d.group) && d.owner !== null && d.expiresAt > now);
+        }),
     };
   }
 

@@ -248,7 +248,8 @@ export class MongoModel {
 
   private apply(id: string, doc: StoredUpdate | null): number {
     const now = Date.now();
-    const majorityAt = Math.max(this.lastMajorityAt, now + this.options.majorityLagMs() + this.extraLag);
+    // Whole milliseconds: fake timers fire on whole milliseconds, and an ack must never precede the commit.
+    const majorityAt = Math.max(this.lastMajorityAt, Math.ceil(now + this.options.majorityLagMs() + this.extraLag));
     this.lastMajorityAt = majorityAt;
     const versions = this.docs.get(id) ?? [];
     versions.push({ doc, appliedAt: now, majorityAt });

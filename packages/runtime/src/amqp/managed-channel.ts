@@ -46,8 +46,6 @@ export interface ManagedChannel<C extends AmqpChannel> {
 export function createManagedChannel<C extends AmqpChannel>(options: ManagedChannelOptions<C>): ManagedChannel<C> {
   const { logger } = options;
   let model: AmqpModel | undefined;
-  /** The connection `model` has closed: its channels come back with the next `attach`, not by reopening. */
-  let modelClosed = false;
   let current: C | undefined;
   let generation = 0;
   let stopped = false;
@@ -72,7 +70,7 @@ export function createManagedChannel<C extends AmqpChannel>(options: ManagedChan
       if (current !== ch) return;
       current = undefined;
       options.onClose?.(ch, closeError ?? { message: 'channel closed' });
-      if (!stopped && on === model && !modelClosed) reopenLater(on);
+      if (!stopped && on === model) reopenLater(on);
     });
     try {
       await options.setup?.(ch);
@@ -95,7 +93,9 @@ export function createManagedChannel<C extends AmqpChannel>(options: ManagedChan
     logger.info({ channel: options.name, delayMs: delay }, 'reopening channel');
     setTimeout(() => {
       open(on).catch((err: unknown) => {
-        if (stopped || on !== model || modelClosed) return;
+        if (stopped || on !== model) return;
+        // The connection itself is gone: the next `attach` (after recovery reconnects) reopens the channel.
+        if ((err as Error).name === 'IllegalOperationError') return;
         if (!isRetryable(err)) return options.onFatal?.(err as Error);
         logger.warn({ channel: options.name, err: errorMessage(err) }, 'reopening channel failed');
         reopenLater(on);
@@ -106,10 +106,6 @@ export function createManagedChannel<C extends AmqpChannel>(options: ManagedChan
   return {
     async attach(next) {
       model = next;
-      modelClosed = false;
-      next.once('close', () => {
-        if (model === next) modelClosed = true;
-      });
       current = undefined;
       await open(next);
     },
