@@ -183,10 +183,11 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
         // it makes our compare-and-set fail, so counts read before that emission can never win.
         const emitted = await store.loadEmitted(tenantId, userIds);
         const current = await store.computeStats(tenantId, userIds);
+        const batchEventIds = new Set(events.map((e) => e.event.eventId));
         await Promise.all(
           list.map(async ({ userId, at }) => {
             const event = events[at]!.event;
-            const claimed = await claimStats(event, userId, emitted.get(userId) ?? null, current.get(userId)!, ctx.clock);
+            const claimed = await claimStats(event, userId, emitted.get(userId) ?? null, current.get(userId)!, ctx.clock, batchEventIds);
             if (!claimed) return;
             const draft = buildStatsUpdate(event, userId, claimed.stats, claimed.updatedFields, { ...ctx, clock: () => claimed.createdAt });
             out.push({ draft, at });
@@ -207,9 +208,10 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     previous: EmittedStats | null,
     current: UserStats,
     clock: () => number,
+    batchEventIds: ReadonlySet<string>,
   ): Promise<{ stats: UserStats; updatedFields: string[]; createdAt: number } | null> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const decision = decideStats(previous, current, event.eventId);
+      const decision = decideStats(previous, current, event.eventId, batchEventIds);
       if (!decision.emit) return null;
       if (!decision.claim) return { ...decision, createdAt: previous?.createdAt ?? clock() };
       const createdAt = Math.max(clock(), Math.round(((previous?.createdAt ?? 0) + 0.001) * 1000) / 1000);

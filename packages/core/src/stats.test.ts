@@ -92,6 +92,19 @@ describe('decideStats', () => {
     expect(decideStats(previous, { dialogCount: 5, unreadDialogsCount: 2 }, 'evt_b')).toEqual({ emit: false });
   });
 
+  it('emits again a claim made by another event of the same batch (an earlier attempt whose Update may be lost)', () => {
+    // evt_a claimed 1/1 in an attempt that failed; redelivered together with evt_b, the batch attributes
+    // the user's stats to evt_b, which must not decide "unchanged" against a claim nobody delivered.
+    const previous = emitted({ dialogCount: 1, unreadDialogsCount: 1 }, 'evt_a', ['user.stats.unreadDialogsCount']);
+    expect(decideStats(previous, { dialogCount: 1, unreadDialogsCount: 1 }, 'evt_b', new Set(['evt_a', 'evt_b']))).toEqual({
+      emit: true,
+      stats: { dialogCount: 1, unreadDialogsCount: 1 },
+      updatedFields: ['user.stats.unreadDialogsCount'],
+      claim: true,
+    });
+    expect(decideStats(previous, { dialogCount: 1, unreadDialogsCount: 1 }, 'evt_b', new Set(['evt_b']))).toEqual({ emit: false });
+  });
+
   it('re-emits exactly what a redelivered event claimed, without claiming again', () => {
     const previous = emitted({ dialogCount: 5, unreadDialogsCount: 2 }, 'evt_a', ['user.stats.dialogCount']);
     expect(decideStats(previous, { dialogCount: 5, unreadDialogsCount: 2 }, 'evt_a')).toEqual({

@@ -23,9 +23,24 @@ export interface EmittedStats {
 
 export type StatsDecision = { emit: false } | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };
 
-export function decideStats(previous: EmittedStats | null, current: UserStats, eventId: string): StatsDecision {
+/**
+ * `batchEventIds`: the events of the batch being written. A last emission claimed by one of them other
+ * than `eventId` was claimed by an earlier attempt at this same sequence of events (a write that failed,
+ * a delivery that went back to the queue): its Update may never have been written, so it is emitted
+ * again, with the current counts, attributed to `eventId`.
+ */
+export function decideStats(
+  previous: EmittedStats | null,
+  current: UserStats,
+  eventId: string,
+  batchEventIds: ReadonlySet<string> = new Set(),
+): StatsDecision {
   if (previous && previous.eventId === eventId) {
     return { emit: true, stats: previous.stats, updatedFields: previous.updatedFields, claim: false };
+  }
+  if (previous && batchEventIds.has(previous.eventId)) {
+    const updatedFields = [...new Set([...previous.updatedFields, ...diffStats(previous.stats, current)])];
+    return { emit: true, stats: current, updatedFields, claim: true };
   }
   const updatedFields = diffStats(previous?.stats ?? null, current);
   if (previous && updatedFields.length === 0) return { emit: false };

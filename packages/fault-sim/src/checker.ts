@@ -9,8 +9,9 @@
  *   phantom       a delivered Update is not in the database any more (rolled back), or one Update
  *                 (idempotency key) reached a client under two message ids
  *   duplicates    more re-deliveries than one in-flight window per incident that can cause them
- *   order         per recipient and dialog, a first delivery came after a newer one's (Updates the
- *                 broker nacked are exempt: a nack is resent after newer ones by design)
+ *   order         per recipient and dialog, a first delivery came after a newer one's (Updates whose
+ *                 publish, or whose event's forward, the broker nacked are exempt: a nacked message is
+ *                 sent again after newer ones, by design)
  *   stall         an Update waited longer than the limit while no fault window covered it
  *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A)
  *   stats         a user stats emission carries a value the read model did not hold at any time since
@@ -40,7 +41,7 @@ export interface RunRecord {
   deliveries: SinkRecord[];
   /** Updates an operator re-published, and when: each must be delivered again after that. */
   republished: ReadonlyArray<{ id: string; at: number }>;
-  /** Message ids the broker nacked at least once. */
+  /** Message ids the broker nacked at least once (Update ids, and event ids of nacked forwards). */
   nacked: ReadonlySet<string>;
   /** Event ids found in the dead-letter queue. */
   deadLettered: ReadonlySet<string>;
@@ -160,7 +161,7 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
     let newestDoc: StoredUpdate | undefined;
     for (const d of docs) {
       const rank = truth(d);
-      if (rank < newest && !run.nacked.has(d._id.toHexString())) {
+      if (rank < newest && !run.nacked.has(d._id.toHexString()) && !run.nacked.has(d.eventId)) {
         inversions++;
         example ||= `${describe(d)} first delivered at +${firstAt.get(d._id.toHexString())! - run.startAt} ms, after the newer ${describe(newestDoc!)} at +${firstAt.get(newestDoc!._id.toHexString())! - run.startAt} ms`;
       }

@@ -5,7 +5,7 @@
  *   pnpm sim --named                        every named scenario (the defects of issue #7), seed 1
  *   pnpm sim --scenario NAME [--seed S]     one named scenario
  *   pnpm sim --scenario NAME --seeds N      one named scenario over seeds 1..N
- *   pnpm sim --random S                     replay one random seed
+ *   pnpm sim --random S [--mode M]          replay one random seed (M: polling or change-stream)
  *   --logs                                  print the services' logs of failed runs (replays only)
  *
  * Exit code 1 when any run has a violation; each is printed with the command that replays it.
@@ -17,7 +17,9 @@ import { namedRun, randomRuns, renderSweep, sweep } from './sweep';
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`sim: ${message}\n`);
-  process.stderr.write('usage: pnpm sim [--seeds N [--from S]] [--named] [--scenario NAME [--seed S]] [--random S] [--logs]\n');
+  process.stderr.write(
+    'usage: pnpm sim [--seeds N [--from S]] [--named] [--scenario NAME [--seed S | --seeds N]] [--random S [--mode M]] [--logs]\n',
+  );
   process.exit(2);
 }
 
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
         scenario: { type: 'string' },
         seed: { type: 'string', default: '1' },
         random: { type: 'string' },
+        mode: { type: 'string' },
         logs: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },

@@ -285,5 +285,6 @@ export function randomScenario(seed: string | number, options: { mode?: Scenario
     builders > 0
       ? events({ perSecond: r.int(30, 120), badEvents: r.chance(0.3) ? 0.02 : 0 })
       : steady(r.int(30, 250), r.int(2, 12), r.int(1, 4));
-  return { name: `random-${seed}`, about: 'random deployment, traffic and faults', mode, relays, builders, traffic, durationMs, faults };
+  const name = options.mode ? `random-${options.mode}-${seed}` : `random-${seed}`;
+  return { name, about: 'random deployment, traffic and faults', mode, relays, builders, traffic, durationMs, faults };
 }

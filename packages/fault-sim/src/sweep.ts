@@ -16,6 +16,8 @@ export interface SweepResult {
 
 /** The command that replays one run. */
 export function replayCommand(report: Pick<RunReport, 'scenario' | 'seed'>): string {
+  const mode = /^random-(polling|change-stream)-/.exec(report.scenario)?.[1];
+  if (mode) return `pnpm sim --random ${report.seed} --mode ${mode}`;
   return report.scenario.startsWith('random-')
     ? `pnpm sim --random ${report.seed}`
     : `pnpm sim --scenario ${report.scenario} --seed ${report.seed}`;

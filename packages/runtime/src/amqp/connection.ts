@@ -52,6 +52,9 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
       maxRetries: Infinity,
       waitForConnect: false,
       setup: async (model) => {
+        // amqplib's recovery listens for 'error' only once setup has finished; a connection that dies
+        // during setup would emit 'error' with no listener, which throws and crashes the process.
+        model.on('error', (err: Error) => logger.warn({ err }, 'rabbitmq connection error'));
         // A new connection starts unblocked; the broker blocks it again if the alarm is still on.
         setBlocked(false);
         model.on('blocked', (reason: string) => setBlocked(true, reason));
