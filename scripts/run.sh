@@ -16,6 +16,8 @@ case "$task" in
   test)
     pnpm exec tsc -p tsconfig.json
     pnpm exec vitest run "$@"
+    # The fault simulation and whole-broker faults, one file at a time (see vitest.shared.ts).
+    pnpm exec vitest run --config vitest.serial.config.ts "$@"
     ;;
   demo) pnpm exec tsx scripts/demo.ts "$@" ;;
   bench-builder) pnpm exec tsx scripts/bench-builder.ts "$@" ;;

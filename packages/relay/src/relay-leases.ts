@@ -70,8 +70,14 @@ export function createRelayLeases(options: RelayLeasesOptions) {
     options.onLayout?.(next);
     await layouts.retireOlder(next.version);
     const fresh = managerFor(next);
-    await fresh.start();
-    manager = fresh;
+    manager = fresh; // partitions it acquires while starting are held already
+    try {
+      await fresh.start();
+    } catch (err) {
+      manager = undefined;
+      await fresh.stop().catch(() => undefined);
+      throw err;
+    }
   }
 
   async function check(): Promise<void> {
