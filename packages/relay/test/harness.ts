@@ -122,6 +122,13 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   }
 
+  /** A relay's /readyz: status and checks. */
+  async function readyz(proc: ManagedProcess): Promise<{ status: number; body: { ok: boolean; checks: Record<string, unknown> } }> {
+    const { entry } = await proc.waitForLog((e) => e.msg === 'ops server listening', 10_000);
+    const res = await fetch(`http://127.0.0.1:${entry!.port}/readyz`);
+    return { status: res.status, body: (await res.json()) as { ok: boolean; checks: Record<string, unknown> } };
+  }
+
   async function cleanUp(): Promise<void> {
     await Promise.all(processes.map((p) => p.stop(10_000)));
     await collector.close();
@@ -143,6 +150,7 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     waitReceived,
     waitAllPublished,
     metric,
+    readyz,
     cleanUp,
   };
 }
