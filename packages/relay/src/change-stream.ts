@@ -120,74 +120,81 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     }
   }
 
-  async function tail(held: number[]): Promise<void> {
-    const opened = await open(held);
-    let next = opened.first;
-    if (opened.fromNow) for (const p of held) needsSweep.add(p);
-    const mark = opened.s.resumeToken;
-    if (!(await catchUp([...new Set([...needsSweep, ...dispatcher.faulted(held)])].filter((p) => held.includes(p))))) return;
-    if (next === null) position = mark ?? position;
-
-    state = 'tailing';
+  /** Change batches handed to the dispatcher, two in flight; the position moves past one only once it is out. */
+  function batchesInFlight(held: number[]) {
     const pending: Array<{ at: unknown; result: Promise<DispatchResult> }> = [];
-    /** Waits for the oldest batch; the position moves past it only if it went out completely. */
     const settleOldest = async () => {
       const { at, result } = pending.shift()!;
       const r = await result;
       if (r.retry === 0 && dispatcher.faulted(held).length === 0) position = at;
     };
-    const settleAll = async () => {
-      while (pending.length > 0) await settleOldest();
+    return {
+      async add(at: unknown, result: Promise<DispatchResult>): Promise<void> {
+        pending.push({ at, result });
+        if (pending.length >= 2) await settleOldest();
+      },
+      async settle(): Promise<void> {
+        while (pending.length > 0) await settleOldest();
+      },
     };
+  }
 
+  async function tail(held: number[]): Promise<void> {
+    const { s, first, fromNow } = await open(held);
+    if (fromNow) for (const p of held) needsSweep.add(p);
+    const mark = s.resumeToken;
+    if (!(await catchUp([...new Set([...needsSweep, ...dispatcher.faulted(held)])].filter((p) => held.includes(p))))) return;
+    if (first === null) position = mark ?? position;
+
+    state = 'tailing';
+    const batches = batchesInFlight(held);
     try {
-      await tailLoop();
-    } catch (err) {
+      await follow(s, held, first, batches);
+    } finally {
       // Batches already handed to the dispatcher still decide how far the position may move.
-      await settleAll().catch(() => undefined);
-      throw err;
+      await batches.settle().catch(() => undefined);
     }
-    await settleAll();
     await saveToken(held, true);
+  }
 
-    async function tailLoop(): Promise<void> {
-      while (!stopped() && !reopen) {
-        const change = next ?? (await nextInsert(opened.s));
-        next = null;
-        if (change) {
-          const batch: StoredUpdate[] = [change.fullDocument];
-          while (batch.length < options.batchSize && opened.s.bufferedCount() > 0) {
-            const more = await nextInsert(opened.s);
-            if (more) batch.push(more.fullDocument);
-          }
-          pending.push({ at: opened.s.resumeToken, result: dispatcher.dispatch(batch, { source: 'stream' }) });
-          if (pending.length >= 2) await settleOldest();
-          options.onProgress?.('change batch');
-        } else {
-          // Idle: settle what is in flight; then the post-batch resume token covers everything read.
-          await settleAll();
-          if (dispatcher.faulted(held).length === 0) position = opened.s.resumeToken ?? position;
+  async function follow(s: ChangeStreamPort, held: number[], first: UpdateInsertEvent | null, batches: ReturnType<typeof batchesInFlight>) {
+    let next = first;
+    while (!stopped() && !reopen) {
+      const change = next ?? (await nextInsert(s));
+      next = null;
+      if (change) {
+        const batch: StoredUpdate[] = [change.fullDocument];
+        while (batch.length < options.batchSize && s.bufferedCount() > 0) {
+          const more = await nextInsert(s);
+          if (more) batch.push(more.fullDocument);
         }
-
-        if (dispatcher.faulted(held).length > 0) {
-          await settleAll();
-          const at = opened.s.resumeToken;
-          if (!(await catchUp(dispatcher.faulted(held)))) break;
-          // Everything read from the stream so far is now published or was covered by the sweep.
-          if (dispatcher.faulted(held).length === 0) position = at ?? position;
-          state = 'tailing';
-        }
-        if (Date.now() >= nextSafetyNet) {
-          await settleAll();
-          nextSafetyNet = Date.now() + options.sweepIntervalMs;
-          const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal });
-          options.onProgress?.('safety-net sweep');
-          if (outcome.dispatched > 0)
-            logger.warn({ count: outcome.dispatched }, 'safety-net sweep found Updates the stream had not delivered');
-        }
-        await saveToken(held);
+        await batches.add(s.resumeToken, dispatcher.dispatch(batch, { source: 'stream' }));
+        options.onProgress?.('change batch');
+      } else {
+        // Idle: once what is in flight is out, the post-batch resume token covers everything read.
+        await batches.settle();
+        if (dispatcher.faulted(held).length === 0) position = s.resumeToken ?? position;
       }
+      if (dispatcher.faulted(held).length > 0) {
+        await batches.settle();
+        const at = s.resumeToken;
+        if (!(await catchUp(dispatcher.faulted(held)))) return;
+        // Everything read from the stream so far is now published or was covered by the sweep.
+        if (dispatcher.faulted(held).length === 0) position = at ?? position;
+        state = 'tailing';
+      }
+      if (Date.now() >= nextSafetyNet) await safetyNet(held, batches);
+      await saveToken(held);
     }
+  }
+
+  /** The last resort: whatever the stream may have missed, older than the grace period. */
+  async function safetyNet(held: number[], batches: ReturnType<typeof batchesInFlight>): Promise<void> {
+    await batches.settle();
+    nextSafetyNet = Date.now() + options.sweepIntervalMs;
+    const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal });
+    options.onProgress?.('safety-net sweep');
+    if (outcome.dispatched > 0) logger.warn({ count: outcome.dispatched }, 'safety-net sweep found Updates the stream had not delivered');
   }
 
   /** Saves the position on the held leases, at most every `tokenSaveIntervalMs` (or now, on the way out). */

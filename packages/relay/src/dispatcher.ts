@@ -8,7 +8,7 @@
  * with the next batch's publishing. Then, only for confirmed messages: mark them published.
  *
  * Order: a partition whose Update failed (not confirmed, or withheld because the lease check was false
- * or the store failed) is *faulted*. Nothing newer of a faulted partition is published: its Updates are
+ * or the store failed), or that was just acquired, is *faulted*. Nothing newer of a faulted partition is published: its Updates are
  * withheld until an authoritative sweep has settled everything in flight of that partition and cleared
  * the fault (`settle` + `clearFaults`); the sweep then reads the partition oldest first, so the failed
  * Updates go out before the newer ones. A partition is also faulted when the channel changed under its
@@ -350,9 +350,12 @@ export function createDispatcher(options: DispatcherOptions) {
       for (const p of partitions) faults.delete(p);
     },
 
-    /** The partition is no longer held: forget its state. */
-    forget(partition: number): void {
-      faults.delete(partition);
+    /**
+     * A partition was (re)acquired: it publishes nothing until its first authoritative sweep. Change
+     * batches read before it was acquired may still wait in the chain; they must not go out first.
+     */
+    requireSweep(partition: number): void {
+      fault(partition, 'acquired');
     },
 
     /** Ids being published right now, of one partition or all (a sweep skips them). */

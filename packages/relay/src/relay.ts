@@ -70,6 +70,7 @@ export function createRelay(deps: RelayDeps): Relay {
     ttlMs: config.LEASE_TTL_MS,
     logger: logger.child({ component: 'leases' }),
     onAcquire: async (p) => {
+      dispatcher.requireSweep(p);
       draining.delete(p);
       metrics.ownedPartitions.set(held().length);
       if (mode === 'change-stream') tailer.acquired(p);
@@ -79,7 +80,6 @@ export function createRelay(deps: RelayDeps): Relay {
       draining.add(p);
       tailer.released(p);
       await dispatcher.waitIdle(p);
-      dispatcher.forget(p);
       metrics.ownedPartitions.set(held().length);
     },
     onLayout: (layout) => {
