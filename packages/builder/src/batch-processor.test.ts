@@ -109,6 +109,27 @@ describe('user stats claims', () => {
     expect(statsUpdate.createdAt).toBeGreaterThan(9_000);
   });
 
+  it('numbers each emission, so an event redelivered after newer emissions can emit again under a new key', async () => {
+    // evt_e emitted long ago (its stats Update exists); since then another event emitted version 5 (3/1).
+    // Redelivered now, with the counts at 3/3, it must emit version 6, not collide with its old Update.
+    const store: BatchStore = {
+      ...racingStore().store,
+      loadEmitted: async () =>
+        new Map([['carl', { ...emitted('evt_f', 1, 9_000), stats: { dialogCount: 3, unreadDialogsCount: 1 }, version: 5 }]]),
+      computeStats: async (_t, userIds) => new Map(userIds.map((u) => [u, { dialogCount: 3, unreadDialogsCount: 3 }])),
+      claimEmission: async () => true,
+    };
+    const written: UpdateDraft[] = [];
+    store.insertUpdates = async (drafts) => {
+      written.push(...drafts);
+      return { inserted: drafts.length, duplicates: new Set(), rejected: new Map() };
+    };
+    await processor(store).processBatch([{ body: memberUpdate(), live: () => true }]);
+    const statsUpdate = written.find((d) => d.updateType === 'UserStatsUpdate')!;
+    expect(statsUpdate).toMatchObject({ statsVersion: 6, data: { user: { stats: { dialogCount: 3, unreadDialogsCount: 3 } } } });
+    expect(written.filter((d) => d.updateType !== 'UserStatsUpdate').every((d) => d.statsVersion === 0)).toBe(true);
+  });
+
   it('writes nothing for events whose delivery is no longer live', async () => {
     const { store, written } = racingStore();
     await processor(store).processBatch([{ body: memberUpdate(), live: () => false }]);

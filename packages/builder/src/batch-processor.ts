@@ -189,7 +189,14 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
             const event = events[at]!.event;
             const claimed = await claimStats(event, userId, emitted.get(userId) ?? null, current.get(userId)!, ctx.clock, batchEventIds);
             if (!claimed) return;
-            const draft = buildStatsUpdate(event, userId, claimed.stats, claimed.updatedFields, { ...ctx, clock: () => claimed.createdAt });
+            const draft = buildStatsUpdate(
+              event,
+              userId,
+              claimed.stats,
+              claimed.updatedFields,
+              { ...ctx, clock: () => claimed.createdAt },
+              claimed.version,
+            );
             out.push({ draft, at });
           }),
         );
@@ -209,12 +216,13 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     current: UserStats,
     clock: () => number,
     batchEventIds: ReadonlySet<string>,
-  ): Promise<{ stats: UserStats; updatedFields: string[]; createdAt: number } | null> {
+  ): Promise<{ stats: UserStats; updatedFields: string[]; createdAt: number; version: number } | null> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const decision = decideStats(previous, current, event.eventId, batchEventIds);
       if (!decision.emit) return null;
-      if (!decision.claim) return { ...decision, createdAt: previous?.createdAt ?? clock() };
+      if (!decision.claim) return { ...decision, createdAt: previous?.createdAt ?? clock(), version: previous?.version ?? 0 };
       const createdAt = Math.max(clock(), Math.round(((previous?.createdAt ?? 0) + 0.001) * 1000) / 1000);
+      const version = (previous?.version ?? 0) + 1;
       const next: EmittedStats = {
         tenantId: event.tenantId,
         userId,
@@ -222,8 +230,9 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
         eventId: event.eventId,
         updatedFields: decision.updatedFields,
         createdAt,
+        version,
       };
-      if (await store.claimEmission(previous, next)) return { ...decision, createdAt };
+      if (await store.claimEmission(previous, next)) return { ...decision, createdAt, version };
       previous = (await store.loadEmitted(event.tenantId, [userId])).get(userId) ?? null;
       current = (await store.computeStats(event.tenantId, [userId])).get(userId)!;
     }

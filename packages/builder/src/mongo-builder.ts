@@ -1,5 +1,5 @@
 /** The builder on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
-import { READ_MODEL_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, type EmittedStats } from '@chat3/core';
+import { READ_MODEL_INDEXES, RETIRED_UPDATE_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, type EmittedStats } from '@chat3/core';
 import { DURABLE_WRITES, createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger } from '@chat3/runtime';
 import type { Document, MongoClient } from 'mongodb';
 import { createBuilder, type Builder, type BuilderStore } from './builder';
@@ -31,7 +31,7 @@ export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfi
   });
   return {
     async ensureIndexes() {
-      await ensureIndexes(updates, UPDATE_INDEXES, logger);
+      await ensureIndexes(updates, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES);
       await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
       if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
         for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {

@@ -326,6 +326,7 @@ export function buildStatsUpdate(
   stats: UserStats,
   updatedFields: string[],
   ctx: BuildContext,
+  statsVersion?: number,
 ): UpdateDraft {
   const user = { ...userSection(event, userId, ctx.view), stats };
   const data: UpdateData = {
@@ -335,6 +336,7 @@ export function buildStatsUpdate(
   return {
     ...draft(event, ctx, userId, 'UserStatsUpdate', userId, null, data, user.type),
     eventType: USER_STATS_EVENT_TYPE,
+    statsVersion: statsVersion ?? 0,
   };
 }
 
@@ -381,6 +383,7 @@ function draft(
     data,
     published: false,
     publishedAt: null,
+    statsVersion: 0,
     createdAt: ctx.clock(),
     eventCreatedAt: event.createdAt,
   };

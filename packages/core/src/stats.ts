@@ -19,6 +19,8 @@ export interface EmittedStats {
    * user's stats Updates are ordered by their claims even when different builders (clocks) emit them.
    */
   createdAt?: number;
+  /** The emission number (absent on records written before versions existed: treated as 0). */
+  version?: number;
 }
 
 export type StatsDecision = { emit: false } | { emit: true; stats: UserStats; updatedFields: string[]; claim: boolean };

@@ -10,8 +10,9 @@ export interface IndexSpec {
 }
 
 export const UPDATE_INDEXES: IndexSpec[] = [
-  // Idempotency: a redelivered event inserts nothing new.
-  { name: 'idempotency', key: { tenantId: 1, eventId: 1, userId: 1, updateType: 1 }, unique: true },
+  // Idempotency: a redelivered event inserts nothing new. `statsVersion` (0 on every Update but user
+  // stats) makes each user-stats emission its own key: a redelivered event may carry a newer one.
+  { name: 'idempotency_v2', key: { tenantId: 1, eventId: 1, userId: 1, updateType: 1, statsVersion: 1 }, unique: true },
   // Relay: unpublished Updates of a partition range, oldest first.
   { name: 'unpublished_by_partition', key: { partition: 1, createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
   // Relay lag and backlog: the oldest unpublished Update overall.
@@ -19,6 +20,9 @@ export const UPDATE_INDEXES: IndexSpec[] = [
   // Clients and ops: one recipient's history in order (the seed's `find({tenantId, userId}).sort({createdAt:-1})`).
   { name: 'recipient_history', key: { tenantId: 1, userId: 1, createdAt: -1, _id: -1 } },
 ];
+
+/** Indexes earlier versions created that are in the way now (dropped by `ensureIndexes` first). */
+export const RETIRED_UPDATE_INDEXES = ['idempotency'];
 
 export const USER_STATS_INDEXES: IndexSpec[] = [{ name: 'user', key: { tenantId: 1, userId: 1 }, unique: true }];
 

@@ -132,6 +132,13 @@ export interface UpdateDraft {
   createdAt: number;
   /** Source event's createdAt, for event→Update latency. */
   eventCreatedAt: number;
+  /**
+   * A UserStatsUpdate's emission number for its user, 1, 2, 3…; 0 on every other Update. Part of the
+   * idempotency key, so a redelivered event can carry a new stats emission without colliding with the
+   * one it made before, and clients can drop a stats Update older than the last one they applied.
+   * (Always set, never absent: FerretDB's unique indexes treat missing values as distinct.)
+   */
+  statsVersion: number;
 }
 
 /** Fields of the stored document that the relay maintains; never part of the delivered body. */

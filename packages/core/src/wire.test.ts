@@ -64,7 +64,14 @@ describe('toWireMessage: body', () => {
     const stored = Object.keys(doc);
     const omitted = new Set<string>(WIRE_OMITTED_FIELDS);
     expect(WIRE_OMITTED_FIELDS.filter((field) => !stored.includes(field))).toEqual([]);
-    expect(Object.keys(body).sort()).toEqual(stored.filter((field) => !omitted.has(field)).sort());
+    // statsVersion is delivered only where it means something (user stats; 0 elsewhere).
+    expect(Object.keys(body).sort()).toEqual(stored.filter((field) => !omitted.has(field) && field !== 'statsVersion').sort());
+  });
+
+  it('delivers statsVersion on a user-stats Update, where it numbers the user’s emissions', () => {
+    const doc = { ...storedUpdate(), updateType: 'UserStatsUpdate' as const, statsVersion: 3 };
+    expect(JSON.parse(toWireMessage(doc).body.toString()).statsVersion).toBe(3);
+    expect(JSON.parse(toWireMessage(storedUpdate()).body.toString())).not.toHaveProperty('statsVersion');
   });
 
   it('is described truthfully by the README: its list of left-out fields is WIRE_OMITTED_FIELDS', () => {

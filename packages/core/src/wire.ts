@@ -39,6 +39,7 @@ const ON_THE_WIRE: Record<DocumentField, boolean> = {
   routingKey: true,
   data: true,
   createdAt: true,
+  statsVersion: true,
   // Relay bookkeeping.
   published: false,
   publishedAt: false,
@@ -63,6 +64,8 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
   const id = idToHex(doc._id);
   const body: Record<string, unknown> = { _id: id };
   for (const field of DELIVERED_FIELDS) body[field] = doc[field];
+  // Only stats Updates number their emissions; 0 elsewhere means nothing to a client.
+  if (!body.statsVersion) delete body.statsVersion;
   return {
     routingKey: doc.routingKey,
     body: Buffer.from(JSON.stringify(body)),

@@ -108,7 +108,8 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
   });
   for (const r of run.deliveries) {
     const doc = byId.get(r.messageId);
-    const k = doc ? key(doc) : `${r.headers.tenantId}\u0000${r.headers.eventId}\u0000${r.headers.userId}\u0000${typeFromKey(r.routingKey)}`;
+    const body = doc ?? (JSON.parse(r.content.toString()) as Partial<StoredUpdate>);
+    const k = `${key({ tenantId: String(r.headers.tenantId), eventId: String(r.headers.eventId), userId: String(r.headers.userId), updateType: typeFromKey(r.routingKey) as StoredUpdate['updateType'] })}\u0000${body.statsVersion ?? ''}`;
     const ids = deliveredIds.get(k) ?? [];
     if (!ids.includes(r.messageId)) ids.push(r.messageId);
     deliveredIds.set(k, ids);

@@ -98,6 +98,7 @@ function writeUpdates(world: World, t: UpdatesTraffic, random: Random, stopped: 
       } as UpdateDraft['data'],
       published: false,
       publishedAt: null,
+      statsVersion: 0,
       createdAt: clock(),
       eventCreatedAt: Date.now(),
     });

@@ -76,6 +76,7 @@ function doc(i: number, createdAt: number, userId = 'u1') {
     data: { context: { eventType: 'message.create', entityId: 'e', includedSections: [] } },
     published: true,
     publishedAt: createdAt + 1,
+    statsVersion: 0,
     createdAt,
     eventCreatedAt: createdAt,
   };

@@ -26,6 +26,7 @@ function update(userId: string, createdAt: number, over: Partial<StoredUpdate> =
     data: { context: { eventType: 'dialog.update', entityId: 'dlg_1', includedSections: [] } },
     published: false,
     publishedAt: null,
+    statsVersion: 0,
     createdAt,
     eventCreatedAt: createdAt,
     ...over,

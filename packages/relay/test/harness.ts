@@ -46,6 +46,7 @@ export function makeUpdate(userId: string, seq: number, over: Partial<UpdateDraf
     },
     published: false,
     publishedAt: null,
+    statsVersion: 0,
     createdAt: clock(),
     eventCreatedAt: Date.now(),
     ...over,

@@ -9,7 +9,16 @@ import type { Logger } from './logger';
 
 const NOT_IMPLEMENTED = 238;
 
-export async function ensureIndexes(collection: Collection<Document>, specs: readonly IndexSpec[], logger: Logger): Promise<void> {
+/**
+ * Creates `specs`, then drops the indexes named in `retired` (an earlier version's that are in the way).
+ * Creating first means a replacement unique index is in force before the one it replaces goes.
+ */
+export async function ensureIndexes(
+  collection: Collection<Document>,
+  specs: readonly IndexSpec[],
+  logger: Logger,
+  retired: readonly string[] = [],
+): Promise<void> {
   for (const spec of specs) {
     const { key, ...options } = spec;
     try {
@@ -23,5 +32,11 @@ export async function ensureIndexes(collection: Collection<Document>, specs: rea
       const { partialFilterExpression: _, ...full } = options;
       await collection.createIndex(key, full);
     }
+  }
+  if (retired.length === 0) return;
+  const existing = new Set((await collection.listIndexes().toArray()).map((i) => i.name as string));
+  for (const name of retired.filter((n) => existing.has(n))) {
+    logger.warn({ collection: collection.collectionName, index: name }, 'dropping an index an earlier version created');
+    await collection.dropIndex(name);
   }
 }

@@ -53,8 +53,17 @@ export async function claimEmission(
       eventId: previous.eventId,
       'stats.dialogCount': previous.stats.dialogCount,
       'stats.unreadDialogsCount': previous.stats.unreadDialogsCount,
+      version: previous.version, // dropped when undefined (records from before versions; ignoreUndefined)
     },
-    { $set: { stats: next.stats, eventId: next.eventId, updatedFields: next.updatedFields, createdAt: next.createdAt } },
+    {
+      $set: {
+        stats: next.stats,
+        eventId: next.eventId,
+        updatedFields: next.updatedFields,
+        createdAt: next.createdAt,
+        version: next.version,
+      },
+    },
   );
   return result.matchedCount === 1;
 }

@@ -131,6 +131,7 @@ export function simulatedBuilderStore(
         const same =
           current &&
           current.eventId === previous.eventId &&
+          current.version === previous.version &&
           current.stats.dialogCount === previous.stats.dialogCount &&
           current.stats.unreadDialogsCount === previous.stats.unreadDialogsCount;
         if (!same) return { value: false, majorityAt: Date.now() };

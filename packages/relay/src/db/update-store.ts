@@ -3,7 +3,7 @@
  * source of truth: work is found by it, and marking is conditional on it, so a duplicate mark is a
  * no-op. Filters and pipelines are built by pure functions, unit-tested without a server.
  */
-import { UPDATE_INDEXES } from '@chat3/core';
+import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
 import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
 import type { ChangeStream, Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
@@ -32,7 +32,7 @@ export function changeStreamPipeline(ranges: BucketRanges): Document[] {
 
 export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Logger): UpdateStore {
   return {
-    ensureIndexes: () => ensureIndexes(col as never, UPDATE_INDEXES, logger),
+    ensureIndexes: () => ensureIndexes(col as never, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES),
 
     fetchUnpublished(ranges, limit, before) {
       return col.find(unpublishedFilter(ranges, before)).sort(OLDEST_FIRST).limit(limit).toArray();
