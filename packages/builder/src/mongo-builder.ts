@@ -32,10 +32,10 @@ export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfi
   return {
     async ensureIndexes() {
       await ensureIndexes(updates, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES);
-      await ensureIndexes(userStats as never, USER_STATS_INDEXES, logger);
+      await ensureIndexes(userStats, USER_STATS_INDEXES, logger);
       if (config.BUILDER_ENSURE_READ_MODEL_INDEXES) {
         for (const [name, specs] of Object.entries(READ_MODEL_INDEXES)) {
-          await ensureIndexes(readModel[name as keyof typeof readModel] as never, specs, logger);
+          await ensureIndexes(readModel[name as keyof typeof readModel], specs, logger);
         }
       }
     },

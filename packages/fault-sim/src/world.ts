@@ -108,8 +108,7 @@ export class World {
       RELAY_INSTANCE_ID: id,
       ...env,
     });
-    const proc: SimProcess = { kind: 'relay', id, host, config, service: undefined as never, state: 'starting' };
-    proc.service = createRelay({
+    const service: Relay = createRelay({
       config,
       instanceId: id,
       store: simulatedUpdateStore(this.mongo, host, {
@@ -125,6 +124,7 @@ export class World {
       onFatal: (err) => this.fatal(proc, err),
       connect: simulatedConnect(this.broker, host, this.netMs),
     });
+    const proc: SimProcess = { kind: 'relay', id, host, config, service, state: 'starting' };
     this.launch(proc);
     return proc;
   }
@@ -139,8 +139,7 @@ export class World {
       BUILDER_INSTANCE_ID: id,
       ...env,
     });
-    const proc: SimProcess = { kind: 'builder', id, host, config, service: undefined as never, state: 'starting' };
-    proc.service = createBuilder({
+    const service: Builder = createBuilder({
       config,
       instanceId: id,
       store: simulatedBuilderStore(this.mongo, host, this.readModel, this.userStats),
@@ -150,6 +149,7 @@ export class World {
       onFatal: (err) => this.fatal(proc, err),
       connect: simulatedConnect(this.broker, host, this.netMs),
     });
+    const proc: SimProcess = { kind: 'builder', id, host, config, service, state: 'starting' };
     this.launch(proc);
     return proc;
   }

@@ -2,7 +2,7 @@
 import { COMMITTED_READS, DURABLE_WRITES, createMongoLeaseStore, type LeaseDoc, type Logger } from '@chat3/runtime';
 import type { MongoClient } from 'mongodb';
 import type { RelayConfig } from './config';
-import { createMongoLayoutStore } from './db/partition-layout';
+import { createMongoLayoutStore, type LayoutDoc } from './db/partition-layout';
 import { createMongoResumeTokenStore } from './db/resume-tokens';
 import { createMongoUpdateStore } from './db/update-store';
 import type { RelayMetrics } from './metrics';
@@ -25,7 +25,7 @@ export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: Mo
     config,
     store: createMongoUpdateStore(updates, logger),
     leases: createMongoLeaseStore(leases),
-    layouts: createMongoLayoutStore(leases),
+    layouts: createMongoLayoutStore(db.collection<LayoutDoc>(config.LEASES_COLLECTION, { writeConcern: DURABLE_WRITES }), leases),
     resumeTokens: (group, owner) => createMongoResumeTokenStore(leases, group, owner),
     metrics,
     logger,

@@ -4,7 +4,7 @@
  * only the index is larger.
  */
 import type { IndexSpec } from '@chat3/core';
-import type { Collection, Document } from 'mongodb';
+import type { CreateIndexesOptions, IndexSpecification } from 'mongodb';
 import type { Logger } from './logger';
 
 const NOT_IMPLEMENTED = 238;
@@ -13,8 +13,16 @@ const NOT_IMPLEMENTED = 238;
  * Creates `specs`, then drops the indexes named in `retired` (an earlier version's that are in the way).
  * Creating first means a replacement unique index is in force before the one it replaces goes.
  */
+/** What index maintenance needs of a collection (any driver Collection, whatever its schema). */
+export interface IndexedCollection {
+  readonly collectionName: string;
+  createIndex(spec: IndexSpecification, options?: CreateIndexesOptions): Promise<string>;
+  listIndexes(): { toArray(): Promise<Array<{ name?: string }>> };
+  dropIndex(name: string): Promise<unknown>;
+}
+
 export async function ensureIndexes(
-  collection: Collection<Document>,
+  collection: IndexedCollection,
   specs: readonly IndexSpec[],
   logger: Logger,
   retired: readonly string[] = [],

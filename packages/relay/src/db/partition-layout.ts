@@ -22,15 +22,15 @@ export function olderLayoutGroups(version: number): string[] {
   return Array.from({ length: Math.max(0, version - 1) }, (_, i) => layoutGroup(i + 1));
 }
 
-interface LayoutDoc {
+export interface LayoutDoc {
   _id: string;
   kind: 'layout';
   version: number;
   partitions: number;
 }
 
-export function createMongoLayoutStore(leases: Collection<LeaseDoc>): LayoutStore {
-  const layouts = leases as unknown as Collection<LayoutDoc>;
+/** `layouts` and `leases` are the same collection, typed for the two kinds of document. */
+export function createMongoLayoutStore(layouts: Collection<LayoutDoc>, leases: Collection<LeaseDoc>): LayoutStore {
   const plain = (d: LayoutDoc): PartitionLayout => ({ version: d.version, partitions: d.partitions });
 
   async function current(partitions: number): Promise<PartitionLayout> {
@@ -57,7 +57,7 @@ export function createMongoLayoutStore(leases: Collection<LeaseDoc>): LayoutStor
     async retireOlder(version) {
       const groups = olderLayoutGroups(version);
       if (groups.length === 0) return;
-      await leases.updateMany({ group: { $in: groups }, kind: 'lease' }, { $set: { kind: 'retired' as never }, $inc: { fence: 1 } });
+      await leases.updateMany({ group: { $in: groups }, kind: 'lease' }, { $set: { kind: 'retired' }, $inc: { fence: 1 } });
     },
 
     async olderLeasesLive(version, now) {

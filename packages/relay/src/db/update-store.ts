@@ -5,7 +5,7 @@
  */
 import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
 import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
-import type { ChangeStream, Collection, Document, Filter, ObjectId } from 'mongodb';
+import type { ChangeStreamInsertDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
 
 export const OLDEST_FIRST = { createdAt: 1, _id: 1 } as const;
@@ -32,7 +32,7 @@ export function changeStreamPipeline(ranges: BucketRanges): Document[] {
 
 export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Logger): UpdateStore {
   return {
-    ensureIndexes: () => ensureIndexes(col as never, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES),
+    ensureIndexes: () => ensureIndexes(col, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES),
 
     fetchUnpublished(ranges, limit, before) {
       return col.find(unpublishedFilter(ranges, before)).sort(OLDEST_FIRST).limit(limit).toArray();
@@ -87,13 +87,13 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Lo
       }
     },
 
-    watchInserts({ ranges, startAfter, batchSize, maxAwaitTimeMS }) {
-      const stream: ChangeStream<StoredUpdate> = col.watch(changeStreamPipeline(ranges), {
+    watchInserts({ ranges, startAfter, batchSize, maxAwaitTimeMS }): ChangeStreamPort {
+      // The pipeline matches inserts only, so the driver's events are insert events.
+      return col.watch<StoredUpdate, ChangeStreamInsertDocument<StoredUpdate>>(changeStreamPipeline(ranges), {
         maxAwaitTimeMS,
         batchSize,
         ...(startAfter ? { startAfter } : {}),
       });
-      return stream as unknown as ChangeStreamPort;
     },
   };
 }

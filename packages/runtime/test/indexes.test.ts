@@ -1,0 +1,39 @@
+/**
+ * Index maintenance against the real MongoDB-compatible server: the idempotency index of an earlier
+ * version is replaced (the new one first, then the old one dropped), and the new one still refuses a
+ * second copy of the same Update while it lets a user-stats emission have several versions.
+ */
+import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
+import { createTestDatabase, type TestDatabase } from '@chat3/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSilentLogger, ensureIndexes } from '../src';
+
+let database: TestDatabase | undefined;
+afterEach(async () => {
+  await database?.drop();
+  database = undefined;
+});
+
+const key = { tenantId: 't', eventId: 'evt_1', userId: 'carl' };
+
+describe('ensureIndexes', () => {
+  it('replaces the old idempotency index and keeps Updates unique per event, recipient, type and stats version', async () => {
+    database = await createTestDatabase('indexes');
+    const updates = database.db.collection('updates');
+    await updates.createIndex({ tenantId: 1, eventId: 1, userId: 1, updateType: 1 }, { unique: true, name: 'idempotency' });
+
+    await ensureIndexes(updates, UPDATE_INDEXES, createSilentLogger(), RETIRED_UPDATE_INDEXES);
+    const names = (await updates.listIndexes().toArray()).map((i) => i.name);
+    expect(names).toContain('idempotency_v2');
+    expect(names).not.toContain('idempotency');
+
+    await updates.insertOne({ ...key, updateType: 'MessageUpdate', statsVersion: 0 });
+    await expect(updates.insertOne({ ...key, updateType: 'MessageUpdate', statsVersion: 0 })).rejects.toMatchObject({ code: 11000 });
+    await updates.insertOne({ ...key, updateType: 'UserStatsUpdate', statsVersion: 1 });
+    await updates.insertOne({ ...key, updateType: 'UserStatsUpdate', statsVersion: 2 });
+    await expect(updates.insertOne({ ...key, updateType: 'UserStatsUpdate', statsVersion: 2 })).rejects.toMatchObject({ code: 11000 });
+
+    // Idempotent: a second run changes nothing.
+    await ensureIndexes(updates, UPDATE_INDEXES, createSilentLogger(), RETIRED_UPDATE_INDEXES);
+  });
+});
