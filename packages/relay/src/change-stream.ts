@@ -52,9 +52,6 @@ export interface ChangeStreamTailerOptions {
   maxAwaitTimeMS?: number;
   logger: Logger;
   onUnsupported: (err: unknown) => void;
-  /** Reports progress and errors (health). */
-  onProgress?: (what: string) => void;
-  onError?: (err: unknown) => void;
 }
 
 /** The stream says it is closed (invalidated): nothing more will come from it. */
@@ -113,7 +110,6 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
       const outcome = await sweeper.sweep(partitions, { signal: stopping.signal });
       if (outcome.complete) {
         for (const p of partitions) needsSweep.delete(p);
-        options.onProgress?.('catch-up sweep');
         return true;
       }
       await pause.sleep(backoffDelay(failures, { baseMs: 100, maxMs: 5_000 }));
@@ -169,7 +165,6 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
           if (more) batch.push(more.fullDocument);
         }
         await batches.add(s.resumeToken, dispatcher.dispatch(batch, { source: 'stream' }));
-        options.onProgress?.('change batch');
       } else {
         // Idle: once what is in flight is out, the post-batch resume token covers everything read.
         await batches.settle();
@@ -193,7 +188,6 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     await batches.settle();
     nextSafetyNet = Date.now() + options.sweepIntervalMs;
     const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal });
-    options.onProgress?.('safety-net sweep');
     if (outcome.dispatched > 0) logger.warn({ count: outcome.dispatched }, 'safety-net sweep found Updates the stream had not delivered');
   }
 
@@ -229,7 +223,6 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
           options.onUnsupported(err);
           return;
         }
-        options.onError?.(err);
         const code = (err as { code?: number }).code;
         if (err instanceof StreamClosedError || code === HISTORY_LOST || !isRetryable(err)) {
           logger.warn({ err: errorMessage(err), code }, 'change stream cannot resume; reopening from now and sweeping');
