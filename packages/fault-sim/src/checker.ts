@@ -13,7 +13,9 @@
  *                 publish, or whose event's forward, the broker nacked are exempt: a nacked message is
  *                 sent again after newer ones, by design)
  *   stall         an Update waited longer than the limit while no fault window covered it
- *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A)
+ *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A), by when
+ *                 they wrote the messages (a broker alarm can hold a message written before a hand-over
+ *                 and route it after: that is a duplicate, not two owners)
  *   stats         a user stats emission carries a value the read model did not hold at any time since
  *                 the previous emission (a stale read won), or the last one differs from the final counts
  *   exit          an unhandled rejection or fatal error (a real process would have exited)
@@ -191,11 +193,11 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
 
   // exclusivity: A, B, A on one recipient within a lease TTL
   const byRecipient = new Map<string, Array<{ at: number; relay: string }>>();
-  for (const r of run.deliveries) {
+  for (const r of [...run.deliveries].sort((a, b) => a.sentAt - b.sentAt)) {
     if (!r.publisher.startsWith('chat3-relay')) continue;
     const list = byRecipient.get(r.queue) ?? [];
-    if (list.at(-1)?.relay !== r.publisher) list.push({ at: r.at, relay: r.publisher });
-    else list[list.length - 1] = { at: r.at, relay: r.publisher };
+    if (list.at(-1)?.relay !== r.publisher) list.push({ at: r.sentAt, relay: r.publisher });
+    else list[list.length - 1] = { at: r.sentAt, relay: r.publisher };
     byRecipient.set(r.queue, list);
   }
   for (const [queue, turns] of byRecipient) {

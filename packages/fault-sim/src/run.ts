@@ -106,6 +106,12 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
     trafficOn = false;
 
     const quiet = () => {
+      // Writes that waited out an outage or a partition land right after it: wait for them too.
+      const disruptedUntil = Math.max(
+        world.mongo.unavailableUntilTime,
+        ...world.processes.filter((p) => !p.host.dead).map((p) => p.host.partitionedUntil),
+      );
+      if (Date.now() < disruptedUntil + 1_000) return false;
       const delivered = new Set(world.broker.sinks.map((s) => s.messageId));
       if (world.mongo.committedDocs().some((d) => !d.parked && !delivered.has(d._id.toHexString()))) return false;
       if (scenario.traffic.kind === 'updates') return world.mongo.committedDocs().length >= produced.updates.length;

@@ -91,6 +91,7 @@ const delivery = (d: ReturnType<typeof doc>, at: number, publisher = 'chat3-rela
   headers: { tenantId: d.tenantId, userId: d.userId, eventId: d.eventId },
   publisher,
   durableAt: at,
+  sentAt: at,
 });
 
 describe('the checker on hand-made records', () => {

@@ -152,6 +152,14 @@ export function createDispatcher(options: DispatcherOptions) {
     await store.park(doc._id, reason).catch((err) => logger.warn({ err: errorMessage(err) }, 'could not park update'));
   }
 
+  /** Why a message of `partition` may not go out on channel `generation` now, or null. */
+  function blocked(partition: number, generation: number): string | null {
+    if (faults.has(partition)) return 'faulted';
+    if (!options.mayPublish(partition)) return 'lease check false';
+    if (olderInFlight(partition, generation)) return 'channel changed under in-flight messages';
+    return null;
+  }
+
   /** Runs in chain order: filter, park, publish. Returns the sends and what was withheld or parked. */
   async function issue(docs: StoredUpdate[], source: DispatchSource) {
     const sends: Send[] = [];
@@ -203,17 +211,21 @@ export function createDispatcher(options: DispatcherOptions) {
         release(id);
         continue;
       }
+      // Waiting for room can take long (a reconnect): everything is checked again after it, and the
+      // message is sent with no await in between, so a lease lost meanwhile is never published under.
       const generation = await publisher.ready();
-      if (generation === null || faults.has(partition) || olderInFlight(partition, generation)) {
-        withhold(doc, partition, generation === null ? 'stopping' : 'channel changed under in-flight messages');
+      const blocker = generation === null ? 'stopping' : blocked(partition, generation);
+      if (blocker !== null || generation === null) {
+        withhold(doc, partition, blocker ?? 'stopping');
         continue;
       }
       if (suspects.has(id)) {
         // Alone: wait until every earlier message is settled, then this one.
         await publisher.idle();
         const gen = await publisher.ready();
-        if (gen === null) {
-          withhold(doc, partition, 'stopping');
+        const again = gen === null ? 'stopping' : blocked(partition, gen);
+        if (again !== null || gen === null) {
+          withhold(doc, partition, again ?? 'stopping');
           continue;
         }
         setGeneration(id, gen);

@@ -253,6 +253,7 @@ class SimChannel extends EventEmitter implements AmqpConfirmChannel {
       content,
       properties,
       mandatory: options.mandatory === true,
+      sentAt: Date.now(),
     };
     const sabotaged = this.conn.sabotage !== undefined && ++this.publishes % 40 === 0;
     if (sabotaged && this.conn.sabotage === 'drop') setTimeout(() => callback(null), 1);

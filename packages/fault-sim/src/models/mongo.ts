@@ -408,4 +408,9 @@ export class MongoModel {
   nextOpTime(): number {
     return this.opTime;
   }
+
+  /** When the last outage or election ends (operations waiting for a server run right after it). */
+  get unavailableUntilTime(): number {
+    return this.unavailableUntil;
+  }
 }

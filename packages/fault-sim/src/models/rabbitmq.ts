@@ -70,6 +70,8 @@ export type ClientFrame =
       content: Buffer;
       properties: MessageProperties;
       mandatory: boolean;
+      /** When the client wrote it (the broker may read it much later, after an alarm). */
+      sentAt: number;
     }
   | { kind: 'ack'; channel: number; tag: number; multiple: boolean }
   | { kind: 'nack'; channel: number; tag: number; multiple: boolean; requeue: boolean }
@@ -84,6 +86,8 @@ export interface SinkRecord {
   headers: Record<string, unknown>;
   /** The connection name of the publisher (`chat3-relay <instance>`). */
   publisher: string;
+  /** When the publisher wrote it. */
+  sentAt: number;
   /** When the broker has it on disk (its confirm time); a crash before then loses it. */
   durableAt: number;
 }
@@ -436,7 +440,7 @@ export class RabbitMqModel {
       if (frame.properties.messageId) this.nacked.add(frame.properties.messageId);
       return this.confirm(conn, ch, tag, false, confirmAt);
     }
-    const routed = this.route(frame.exchange, frame.routingKey, frame.content, frame.properties, conn.name, confirmAt);
+    const routed = this.route(frame.exchange, frame.routingKey, frame.content, frame.properties, conn.name, confirmAt, frame.sentAt);
     if (!routed && frame.mandatory) {
       this.send(conn, {
         kind: 'return',
@@ -471,6 +475,7 @@ export class RabbitMqModel {
     properties: MessageProperties,
     publisher: string,
     durableAt = Date.now(),
+    sentAt = Date.now(),
   ): boolean {
     const exchange = this.exchanges.get(exchangeName);
     if (!exchange) return false;
@@ -489,6 +494,7 @@ export class RabbitMqModel {
           headers: properties.headers ?? {},
           publisher,
           durableAt,
+          sentAt,
         });
         continue;
       }
