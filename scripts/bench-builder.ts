@@ -4,7 +4,7 @@
  *   1. throughput of the real builder (in-process createBuilder): the read model (population + every
  *      step's writes) is in place before timing; N events are published to a fresh events exchange and
  *      timed until the builder's metrics count all N processed (built + ignored + dead-lettered);
- *   2. throughput of the baseline, the original update worker (scripts/bench/builder-baseline.ts): same
+ *   2. throughput of the baseline, the original update worker (scripts/bench/builder/baseline-worker.ts): same
  *      events, own queue, prefetch 1, per-event queries, one insertOne per recipient; bounded in time;
  *   3. latency event → Update (Update.createdAt − eventCreatedAt) of both at one offered rate below the
  *      baseline's capacity (default 50 % of its measured throughput), live traffic from the simulator.
@@ -32,14 +32,14 @@ import { createSilentLogger, ensureIndexes, redactUrl } from '@chat3/runtime';
 import { createSimulation, ensureReadModelIndexes, sendEvents, type TrafficStep } from '@chat3/simulator';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { MongoClient, type Db } from 'mongodb';
-import { startBaselineWorker, type BaselineCounts } from './bench/builder-baseline';
+import { startBaselineWorker, type BaselineCounts } from './bench/builder/baseline-worker';
 import { connectBroker, createIntake } from './bench/broker';
 import { commandLine, describeEnvironment, numFlag, parseFlags, reportHeader, sleep, within } from './bench/common';
 import { createRegistry, exitWhenDone, startInProcess, trackFatal } from './bench/lifecycle';
 import { monitorCommands, type CommandTiming } from './bench/db-timing';
-import { copyReadModel, writeReadModel } from './bench/builder-read-model';
+import { copyReadModel, writeReadModel } from './bench/read-model-writes';
 import { countBy, fmt, median, round, roundAll, summarize, table, type Summary } from './bench/report';
-import { playTraffic, publishTimes } from './bench/builder-traffic';
+import { playTraffic, publishTimes } from './bench/traffic-player';
 
 // ---------------------------------------------------------------------------------------------------
 // Flags
@@ -228,7 +228,7 @@ async function publishAll(ch: ConfirmChannel, exchange: string, steps: readonly 
 
 /**
  * Fails the run when the database stops answering: FerretDB 1.24 with a 20-connection PostgreSQL pool
- * deadlocks once ~20 update commands run at once (see builder-read-model.ts), and then never recovers.
+ * deadlocks once ~20 update commands run at once (see read-model-writes.ts), and then never recovers.
  */
 const PROBE_DB = `bench_builder_${RUN_ID}_probe`;
 let probeReady = false;

@@ -31,9 +31,9 @@ import { connectBroker, createTopology, publishWindowed, queueDepth } from './be
 import { commandLine, describeEnvironment, numFlag, parseFlags, reportHeader, sleep } from './bench/common';
 import { createRegistry, exitWhenDone, startInProcess, trackFatal } from './bench/lifecycle';
 import { monitorCommands, type CommandTiming } from './bench/db-timing';
-import { runNaiveRelay, type NaiveResult } from './bench/relay-naive';
+import { runNaiveRelay, type NaiveResult } from './bench/relay/naive-relay';
 import { fmt, median, pct, round, summarize, table } from './bench/report';
-import { createUpdateStream } from './bench/relay-workload';
+import { createUpdateStream } from './bench/relay/workload';
 
 // ---------------------------------------------------------------------------------------------------
 // Flags
