@@ -5,7 +5,7 @@
  *   2. relay drain over in-memory stores: the real relay (createRelay) with a database that costs
  *      nothing, publishing the same backlog to the real broker; goal ≥ 80 % of the ceiling;
  *   3. relay drain: the real relay (createMongoRelay, polling) publishing a pre-inserted backlog;
- *      one page of each relay step timed alone;
+ *      one page of each relay step timed alone; the mark two ways (updateMany $in, bulkWrite of updateOne);
  *   4. naive relay: poll every second, 100 at a time, publish + confirm + updateOne one by one;
  *   5. steady-state lag (publishedAt − createdAt) at 25/50/75 % of the measured drain rate.
  * Every measured run uses a fresh database, exchange and queue, all removed afterwards. The report goes
@@ -13,7 +13,9 @@
  * error: the exit code is non-zero only when the benchmark itself fails.
  *
  * Flags: --updates N (drain size, 3000) --repeat N (3) --naive-seconds S (20) --lag-seconds S (10)
- *        --loads 25,50,75 --seed N (1) --quick (small sizes for a smoke run).
+ *        --loads 25,50,75 --mark-sizes N,N (collection sizes of the mark comparison: the drain size; 1000
+ *        with --quick; on FerretDB a bulk mark in 20000 takes half a minute) --seed N (1) --quick (small
+ *        sizes for a smoke run).
  * RELAY_* environment variables (except RELAY_MODE) are passed to the relay's config, e.g.
  * RELAY_BATCH_SIZE=1000 pnpm bench:relay.
  */
@@ -27,9 +29,18 @@ import { measureCeiling, measureNaive } from './bench/relay/baselines';
 import { changeStreamsSupported, dropDb, relayConfig, type RelayBenchContext } from './bench/relay/context';
 import { measureDrain, measureMemoryDrain } from './bench/relay/drain';
 import { measureLag } from './bench/relay/lag';
-import { measurePage } from './bench/relay/page-costs';
+import { measureMarks, measurePage } from './bench/relay/page-costs';
 import { relayJson, renderRelayText, summarizeRelay } from './bench/relay/render';
-import type { CeilingRun, LagRun, MemoryDrainRun, MongoDrainRun, RelayBenchParams, RelayBenchResults } from './bench/relay/results';
+import type {
+  CeilingRun,
+  LagRun,
+  MarkComparison,
+  MarkMethod,
+  MemoryDrainRun,
+  MongoDrainRun,
+  RelayBenchParams,
+  RelayBenchResults,
+} from './bench/relay/results';
 import { prepareBacklog, type Backlog } from './bench/relay/workload';
 
 const flags = parseFlags(import.meta.url, {
@@ -38,6 +49,7 @@ const flags = parseFlags(import.meta.url, {
   'naive-seconds': { type: 'string' },
   'lag-seconds': { type: 'string' },
   loads: { type: 'string' },
+  'mark-sizes': { type: 'string' },
   seed: { type: 'string' },
   quick: { type: 'boolean', default: false },
 });
@@ -50,6 +62,9 @@ const params: RelayBenchParams = {
   naiveSeconds: numFlag('naive-seconds', flags['naive-seconds'], quick ? 4 : 20, 0.5),
   lagSeconds: numFlag('lag-seconds', flags['lag-seconds'], quick ? 3 : 10, 0.5),
   loads: (flags.loads ?? '25,50,75').split(',').map((s) => numFlag('loads', s.trim(), 0, 1)),
+  markSizes: (flags['mark-sizes'] ?? (quick ? '1000' : `${updates}`))
+    .split(',')
+    .map((s) => Math.floor(numFlag('mark-sizes', s.trim(), 0, 1))),
   seed: Math.floor(numFlag('seed', flags.seed, 1, 0)),
   quick,
 };
@@ -102,6 +117,19 @@ async function measureThroughput(c: RelayBenchContext, backlog: Backlog, window:
   return { ceiling, memoryDrain, drain };
 }
 
+/** The two marks at each collection size (the backlog's own Updates at its size). */
+async function measureMarkSizes(c: RelayBenchContext, backlog: Backlog, pageSize: number): Promise<MarkComparison[]> {
+  const marks: MarkComparison[] = [];
+  for (const size of params.markSizes) {
+    const docs = size === backlog.docs.length ? backlog.docs : prepareBacklog(params.seed, size).docs;
+    const m = await measureMarks(c, docs, pageSize, 3);
+    const ms = (method: MarkMethod) => fmt(median(m.runs.filter((r) => r.method === method).map((r) => r.ms)));
+    log(`mark of ${m.pageSize} in ${size}: updateMany ${ms('updateMany')} ms, bulkWrite ${ms('bulkWrite')} ms`);
+    marks.push(m);
+  }
+  return marks;
+}
+
 /** Lag at each load, a fraction of the measured drain rate. */
 async function measureLags(c: RelayBenchContext, drainRate: number): Promise<LagRun[]> {
   const lag: LagRun[] = [];
@@ -134,6 +162,7 @@ async function main(): Promise<void> {
     const throughput = await measureThroughput(c, backlog, relay.window);
     const page = await measurePage(c, backlog.docs, relay.batchSize, relay.window);
     log(`one page: fetch ${fmt(page.fetchMs)} ms, publish ${fmt(page.publishMs)} ms, mark ${fmt(page.markMs)} ms`);
+    const marks = await measureMarkSizes(c, backlog, relay.batchSize);
     const naive = await measureNaive(c, backlog.docs, params.naiveSeconds);
     log(`naive relay: ${fmt(naive.rate, 1)} msg/s (${naive.published} in ${fmt(naive.ms)} ms)`);
     const lag = await measureLags(c, median(throughput.drain.map((r) => r.rate)));
@@ -146,6 +175,7 @@ async function main(): Promise<void> {
       workload: backlog.workload,
       ...throughput,
       page,
+      marks,
       naive,
       lag,
       load: { start: loadAtStart, end: loadAverage() },
@@ -161,7 +191,8 @@ async function main(): Promise<void> {
 // A hung server (FerretDB has been seen to stop answering under concurrent DDL) must not hang the run forever.
 const watchdogMs = Math.max(
   10 * 60_000,
-  4 * (params.repeat * 60_000 + params.naiveSeconds * 1000 + params.loads.length * params.lagSeconds * 3000),
+  4 * (params.repeat * 60_000 + params.naiveSeconds * 1000 + params.loads.length * params.lagSeconds * 3000) +
+    params.markSizes.reduce((s, n) => s + n * 10, 0),
 );
 setTimeout(() => {
   log(`watchdog: no result after ${Math.round(watchdogMs / 60_000)} min; is the database answering? cleaning up and exiting`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../report';
-import { medianRun, relayJson, renderRelayText, summarizeRelay } from './render';
+import { medianRun, relayJson, renderRelayText, summarizeMarks, summarizeRelay } from './render';
 import type { LagRun, MemoryDrainRun, MongoDrainRun, RelayBenchResults } from './results';
 
 const drainRun = (rate: number): MongoDrainRun => ({
@@ -60,7 +60,7 @@ const lagRun = (loadPct: number, p99: number): LagRun => ({
 function results(memoryRates: number[]): RelayBenchResults {
   return {
     command: 'pnpm bench:relay → tsx scripts/bench-relay.ts',
-    params: { updates: 3000, repeat: 3, naiveSeconds: 20, lagSeconds: 10, loads: [25, 50], seed: 1, quick: false },
+    params: { updates: 3000, repeat: 3, naiveSeconds: 20, lagSeconds: 10, loads: [25, 50], markSizes: [3000], seed: 1, quick: false },
     env: {
       cpu: 'Test CPU',
       cores: 2,
@@ -88,6 +88,19 @@ function results(memoryRates: number[]): RelayBenchResults {
     drain: [300, 280, 290].map(drainRun),
     memoryDrain: memoryRates.map(memoryRun),
     page: { pageSize: 500, collectionSize: 3000, fetchMs: 700, encodeMs: 6, publishMs: 30, markMs: 1000 },
+    marks: [
+      {
+        collectionSize: 3000,
+        pageSize: 500,
+        runs: [
+          { method: 'updateMany', ms: 900 },
+          { method: 'bulkWrite', ms: 3000 },
+          { method: 'updateMany', ms: 1100 },
+          { method: 'bulkWrite', ms: 3600 },
+        ],
+        marked: 2000,
+      },
+    ],
     naive: { published: 1500, ms: 20_000, drained: false, polls: 20, publishMs: 900, updateMs: 18_000, findMs: 1000, rate: 75 },
     lag: [lagRun(25, 110), lagRun(50, 180)],
     load: { start: 1.5, end: 2.25 },
@@ -120,6 +133,13 @@ describe('relay benchmark report', () => {
     expect(summarizeRelay(r).goals[0]!.status).toBe('MISSED');
   });
 
+  it('compares the two marks by their medians and checks every page was marked', () => {
+    const m = summarizeMarks(results([9000]).marks[0]!);
+    expect(m).toMatchObject({ updateManyMs: 1000, bulkWriteMs: 3300, allMarked: true });
+    expect(m.bulkToUpdateMany).toBeCloseTo(3.3);
+    expect(summarizeMarks({ ...results([9000]).marks[0]!, marked: 1999 }).allMarked).toBe(false);
+  });
+
   it('reports each polling lag against the interval plus 50 ms, and change streams as not measured', () => {
     const text = renderRelayText(results([9000, 9000, 9000]));
     expect(text).toMatch(/polling lag p99 < poll interval \+ 50 ms \(150 ms\) at 25 % load +\| 110 ms +\| MET/);
@@ -136,6 +156,7 @@ describe('relay benchmark report', () => {
     expect(parsed.memoryDrain).toMatchObject({ median: 9000, ratioToCeiling: 0.8182 });
     expect(parsed.memoryDrain.runs).toHaveLength(3);
     expect(parsed.workload.encodeUsPerMsg).toBe(12.35);
+    expect(parsed.marks[0]).toMatchObject({ updateManyMs: 1000, bulkWriteMs: 3300, bulkToUpdateMany: 3.3 });
     expect(parsed.goals.map((g: { status: string }) => g.status)).toEqual(['MET', 'MISSED', 'MISSED', 'MET', 'MISSED', 'NOT MEASURED']);
   });
 

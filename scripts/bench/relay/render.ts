@@ -5,7 +5,7 @@
 import { reportHeader } from '../common';
 import type { CommandTiming } from '../db-timing';
 import { fmt, median, pct, round, roundAll, table } from '../report';
-import type { RelayBenchResults } from './results';
+import type { MarkComparison, MarkMethod, RelayBenchResults } from './results';
 
 /** What each monitored command is in the relay (see packages/relay/src/db/update-store.ts). */
 const COMMAND_ROLES: Record<string, string> = {
@@ -37,6 +37,32 @@ const status = (met: boolean): GoalStatus => (met ? 'MET' : 'MISSED');
 /** The run whose rate is the median (the upper middle one of an even count). */
 export function medianRun<T extends { rate: number }>(runs: readonly T[]): T {
   return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)]!;
+}
+
+export interface MarkSummary {
+  collectionSize: number;
+  pageSize: number;
+  updateManyMs: number;
+  bulkWriteMs: number;
+  /** bulkWrite ÷ updateMany: above 1, the relay's updateMany is the cheaper one. */
+  bulkToUpdateMany: number;
+  runs: Record<MarkMethod, number[]>;
+  allMarked: boolean;
+}
+
+export function summarizeMarks(m: MarkComparison): MarkSummary {
+  const of = (method: MarkMethod) => m.runs.filter((r) => r.method === method).map((r) => r.ms);
+  const updateManyMs = median(of('updateMany'));
+  const bulkWriteMs = median(of('bulkWrite'));
+  return {
+    collectionSize: m.collectionSize,
+    pageSize: m.pageSize,
+    updateManyMs,
+    bulkWriteMs,
+    bulkToUpdateMany: bulkWriteMs / updateManyMs,
+    runs: { updateMany: of('updateMany'), bulkWrite: of('bulkWrite') },
+    allMarked: m.marked === m.runs.length * m.pageSize,
+  };
 }
 
 /** Every derived figure of the report. */
@@ -86,6 +112,7 @@ export function summarizeRelay(r: RelayBenchResults) {
     cpu,
     drainMid: medianRun(r.drain),
     memoryMid: medianRun(r.memoryDrain),
+    marks: r.marks.map(summarizeMarks),
     goals,
   };
 }
@@ -150,6 +177,29 @@ function dbTable(d: RelaySummary['drainMid']): string {
       fmt(c.maxMs),
       fmt(c.busyMs),
       pct(c.busyMs / d.ms),
+    ]),
+  );
+}
+
+function marksTable(s: RelaySummary): string {
+  return table(
+    [
+      'collection',
+      'page',
+      'updateMany $in ms',
+      'bulkWrite updateOne×N ms',
+      'bulk ÷ updateMany',
+      'runs updateMany / bulkWrite (ms)',
+      'check',
+    ],
+    s.marks.map((m) => [
+      `${fmt(m.collectionSize)} Updates`,
+      String(m.pageSize),
+      fmt(m.updateManyMs),
+      fmt(m.bulkWriteMs),
+      `${fmt(m.bulkToUpdateMany, 2)}×`,
+      `${m.runs.updateMany.map((x) => fmt(x)).join(', ')} / ${m.runs.bulkWrite.map((x) => fmt(x)).join(', ')}`,
+      m.allMarked ? 'all marked' : 'NOT ALL MARKED',
     ]),
   );
 }
@@ -226,6 +276,12 @@ export function renderRelayText(r: RelayBenchResults, s: RelaySummary = summariz
       `${r.memoryDrain.map((x) => x.unpublishedLeft).join('/')} (memory) unpublished; queue received ` +
       `${r.drain.map((x) => x.queueDepth).join('/')} and ${r.memoryDrain.map((x) => x.queueDepth).join('/')} messages for ${r.params.updates} Updates`,
     '',
+    '## The mark: one page published, two ways, alternating on one collection (medians)',
+    '',
+    marksTable(s),
+    'updateMany: what the relay does (its UpdateStore.markPublished); bulkWrite: one updateOne({_id, published: false}) per ' +
+      'Update, ordered: false. Both with the relay’s write concern.',
+    '',
     `## Steady-state lag (publishedAt − createdAt; polling, ${c.pollIntervalMs} ms interval, ${r.params.lagSeconds} s per load)`,
     '',
     lagTable(r, s),
@@ -266,6 +322,10 @@ export function relayJson(r: RelayBenchResults, s: RelaySummary = summarizeRelay
       runs: r.drain.map((d) => ({ ...roundAll({ ...d, db: undefined }), db: d.db.map((c) => roundAll(c, 1)) })),
       breakdown: roundAll(r.page),
     },
+    marks: s.marks.map((m) => ({
+      ...roundAll({ ...m, runs: undefined }, 3),
+      runs: { updateMany: m.runs.updateMany.map((x) => round(x)), bulkWrite: m.runs.bulkWrite.map((x) => round(x)) },
+    })),
     naive: { ...roundAll(r.naive), ratioRelayToNaive: round(s.vsNaive, 2) },
     lag: r.lag.map((l) => ({ ...roundAll(l), lag: roundAll(l.lag), insertMs: roundAll(l.insertMs) })),
     goals: s.goals,

@@ -10,6 +10,8 @@ export interface RelayBenchParams {
   naiveSeconds: number;
   lagSeconds: number;
   loads: number[];
+  /** Collection sizes the two marks are compared at. */
+  markSizes: number[];
   seed: number;
   quick: boolean;
 }
@@ -70,6 +72,22 @@ export interface PageBreakdown {
   markMs: number;
 }
 
+export type MarkMethod = 'updateMany' | 'bulkWrite';
+
+export interface MarkRun {
+  method: MarkMethod;
+  ms: number;
+}
+
+/** Both ways of marking a page published, alternating on one collection of `collectionSize` Updates. */
+export interface MarkComparison {
+  collectionSize: number;
+  pageSize: number;
+  runs: MarkRun[];
+  /** Updates published after all the runs: runs × pageSize when every mark did its work. */
+  marked: number;
+}
+
 export type NaiveRun = NaiveResult & { rate: number };
 
 export interface LagRun {
@@ -112,6 +130,7 @@ export interface RelayBenchResults {
   drain: MongoDrainRun[];
   memoryDrain: MemoryDrainRun[];
   page: PageBreakdown;
+  marks: MarkComparison[];
   naive: NaiveRun;
   lag: LagRun[];
   /** The machine's 1-minute load average when the run started and when it ended (other work running). */
