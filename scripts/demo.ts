@@ -22,12 +22,12 @@ import { createSimulation, ensureReadModelIndexes } from '@chat3/simulator';
 import { redactUrl } from '@chat3/runtime';
 import { MongoClient, type Db } from 'mongodb';
 import { brokerVersion, connectBroker, deleteExchange, deleteQueue } from './bench/broker';
-import { writeReadModel } from './bench/builder-read-model';
+import { writeReadModel } from './bench/read-model-writes';
 import { numFlag, parseFlags, sleep, within } from './bench/common';
 import { fmt, summarize } from './bench/report';
-import { playTraffic, type PlayStats } from './bench/builder-traffic';
-import { pickSampleUsers, startSampleConsumer, type SampleConsumer } from './bench/demo-consumers';
-import { scrapeMetrics, startService, type ServiceProcess } from './bench/demo-processes';
+import { playTraffic, type PlayStats } from './bench/traffic-player';
+import { pickSampleUsers, startSampleConsumer, type SampleConsumer } from './demo/sample-consumers';
+import { scrapeMetrics, startService, type ServiceProcess } from './demo/service-processes';
 
 const flags = parseFlags(import.meta.url, {
   duration: { type: 'string' },

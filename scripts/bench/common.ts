@@ -94,6 +94,11 @@ export async function describeEnvironment(mongo: MongoClient, broker: ChannelMod
   };
 }
 
+/** The machine's 1-minute load average: other work on a shared machine slows every figure of a run. */
+export function loadAverage(): number {
+  return round(os.loadavg()[0] ?? Number.NaN, 2);
+}
+
 /** A report's opening lines: its title, how it was started, the hardware and the software. */
 export function reportHeader(title: string, command: string, env: Environment): string[] {
   return [

@@ -2,13 +2,13 @@
  * Plays simulated Chat3 traffic at a fixed rate, as the simulator's `runTraffic` does (read-model
  * writes of a batch acknowledged, then its events published on a confirm channel, at most a few
  * batches unconfirmed), but writes the read model with `writeReadModel` (no multi-statement update
- * commands, see builder-read-model.ts) and reports when each event was handed to the broker, so
+ * commands, see read-model-writes.ts) and reports when each event was handed to the broker, so
  * latency can be measured from the publish as well as from the event's `createdAt`.
  */
 import type { ConfirmChannel } from 'amqplib';
 import type { Db } from 'mongodb';
 import { eventIdOf, planBatch, sendEvents, type TrafficStep } from '@chat3/simulator';
-import { writeReadModel } from './builder-read-model';
+import { writeReadModel } from './read-model-writes';
 
 export interface PlayOptions {
   db: Db;

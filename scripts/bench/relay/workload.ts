@@ -10,14 +10,21 @@
 import {
   ReadModelView,
   buildUpdates,
+  createMonotonicClock,
   parseEvent,
+  toWireMessage,
   type DialogMemberRow,
   type DialogRow,
   type MessageRow,
   type MessageStatusRow,
   type UpdateDraft,
   type UserRow,
+  type WireMessage,
 } from '@chat3/core';
+import type { StoredUpdate } from '@chat3/relay';
+import { ObjectId } from 'mongodb';
+import { summarize } from '../report';
+import type { RelayWorkload } from './results';
 
 export const BENCH_TENANT = 'tnt_bench';
 
@@ -290,3 +297,26 @@ export function createUpdateStream(options: WorkloadOptions, clock: () => number
 }
 
 export type UpdateStream = ReturnType<typeof createUpdateStream>;
+
+/** Stored Update documents of these drafts, each with a fresh `_id`. */
+export function toDocs(drafts: readonly UpdateDraft[]): StoredUpdate[] {
+  return drafts.map((d) => ({ _id: new ObjectId(), ...d }));
+}
+
+export interface Backlog {
+  docs: StoredUpdate[];
+  /** The same Updates as the relay sends them. */
+  messages: WireMessage[];
+  workload: RelayWorkload;
+}
+
+/** `count` Updates of the seed's stream, their wire messages, and what they are like (toWireMessage timed). */
+export function prepareBacklog(seed: number, count: number): Backlog {
+  const stream = createUpdateStream({ seed }, createMonotonicClock());
+  const docs = toDocs(stream.take(count));
+  const messages = docs.map((d) => toWireMessage(d));
+  const t = performance.now();
+  for (const d of docs) toWireMessage(d);
+  const encodeUsPerMsg = ((performance.now() - t) * 1000) / docs.length;
+  return { docs, messages, workload: { ...stream.describe(), bodyBytes: summarize(messages.map((m) => m.body.length)), encodeUsPerMsg } };
+}

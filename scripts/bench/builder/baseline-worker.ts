@@ -26,7 +26,7 @@ import {
   type UserRow,
 } from '@chat3/core';
 import type { Db } from 'mongodb';
-import { messagesToLoad, usersToLoad } from '../../packages/builder/src/read-plan';
+import { messagesToLoad, usersToLoad } from '../../../packages/builder/src/read-plan';
 
 export interface BaselineCounts {
   /** Events acked (every outcome). */

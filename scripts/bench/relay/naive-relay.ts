@@ -8,7 +8,7 @@ import { toWireMessage } from '@chat3/core';
 import type { ConfirmChannel } from 'amqplib';
 import type { Collection, ObjectId } from 'mongodb';
 import type { StoredUpdate } from '@chat3/relay';
-import { publishAndConfirm } from './broker';
+import { publishAndConfirm } from '../broker';
 
 export interface NaiveOptions {
   collection: Collection<StoredUpdate>;

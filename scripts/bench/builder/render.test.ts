@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { summarize } from '../report';
+import { builderJson, medianRun, renderBuilderText, summarizeBuilder } from './render';
+import type { BuilderBenchResults, LatencyRun, ThroughputRun } from './results';
+
+const builderRun = (eventsPerSecond: number): ThroughputRun => ({
+  system: 'builder',
+  events: 3000,
+  processed: 3000,
+  reached: true,
+  ms: (3000 / eventsPerSecond) * 1000,
+  publishMs: 300,
+  eventsPerSecond,
+  updates: 15_000,
+  updatesPerSecond: eventsPerSecond * 5,
+  updatesInDb: 15_000,
+  detail: { built: 2900, ignored: 100, deadLettered: 0, duplicates: 0, retries: 0, batches: 6, readyMs: 200 },
+  batchSizes: [500, 500, 400],
+  batchSeconds: [1, 1.2, 0.8],
+  db: [{ key: 'insert updates', calls: 6, totalMs: (3000 / eventsPerSecond) * 1000 * 0.6, meanMs: 1000, maxMs: 1500, busyMs: 0 }],
+});
+
+const baselineRun = (eventsPerSecond: number): ThroughputRun => ({
+  system: 'baseline',
+  events: 3000,
+  processed: 900,
+  reached: false,
+  ms: 30_000,
+  publishMs: 300,
+  eventsPerSecond,
+  updates: 4500,
+  updatesPerSecond: eventsPerSecond * 5,
+  updatesInDb: 4500,
+  detail: { processed: 900, built: 880, ignored: 20, unbuildable: 0, statsUpdates: 100, queries: 5400, errors: 0 },
+});
+
+const latencyRun = (system: 'builder' | 'baseline', p99: number): LatencyRun => ({
+  system,
+  offeredRate: 15,
+  sent: 150,
+  processed: 150,
+  keptUp: true,
+  tailMs: 100,
+  updates: 700,
+  latency: { ...summarize([50, 100, p99]), p99 },
+  fromPublish: summarize([40, 90, p99 - 10]),
+  ...(system === 'builder' ? { batches: 40, batchMsMedian: 90 } : {}),
+});
+
+function results(): BuilderBenchResults {
+  return {
+    command: 'pnpm bench:builder → tsx scripts/bench-builder.ts',
+    params: {
+      events: 3000,
+      users: 200,
+      dialogs: 100,
+      seed: 1,
+      repeat: 3,
+      rate: null,
+      latencySeconds: 10,
+      baselineSeconds: 30,
+      baselineStats: true,
+      quick: false,
+    },
+    env: {
+      cpu: 'Test CPU',
+      cores: 2,
+      ramGiB: 8,
+      node: 'v20.0.0',
+      mongo: 'FerretDB v1.24.2 (reports MongoDB 7.0.42)',
+      rabbitmq: 'RabbitMQ 3.10.8',
+      mongoUri: 'mongodb://127.0.0.1:27017/',
+      builderEnv: {},
+    },
+    builderConfig: { batchSize: 500, batchWaitMs: 50, partitions: 4, prefetch: 1000 },
+    workload: {
+      users: 200,
+      userTypes: { user: 180, bot: 20 },
+      dialogs: 100,
+      membersMedian: 4,
+      membersMax: 30,
+      eventsByType: { 'message.create': 3000 },
+      stepWrites: 9000,
+      readModelApplyMs: 12_345.678,
+    },
+    builder: [400, 450, 420].map(builderRun),
+    baseline: [30, 31.5, 29].map(baselineRun),
+    insertCeiling: [900, 1000, 800].map((eventsPerSecond) => ({
+      documents: 15_000,
+      events: 3000,
+      ms: (3000 / eventsPerSecond) * 1000,
+      updatesPerSecond: eventsPerSecond * 5,
+      eventsPerSecond,
+    })),
+    latencyRate: 15,
+    latency: [latencyRun('builder', 250), latencyRun('baseline', 350), latencyRun('builder', 260), latencyRun('baseline', 340)],
+    load: { start: 1, end: 1.25 },
+    totalSeconds: 197.04,
+  };
+}
+
+describe('builder benchmark report', () => {
+  it('takes medians, the ratio to the baseline and the share of the raw insert ceiling, all from the same run', () => {
+    const s = summarizeBuilder(results());
+    expect(s.builderRate).toBe(420);
+    expect(s.baselineRate).toBe(30);
+    expect(s.ratio).toBe(14);
+    expect(s.ceiling.eventsPerSecond).toBe(900);
+    expect(s.ceiling.builderShare).toBeCloseTo(420 / 900);
+    expect(s.insertShare).toBeCloseTo(0.6);
+    expect(s.bMid.eventsPerSecond).toBe(420);
+    expect(s.latency.builder.p99).toBe(255);
+  });
+
+  it('renders the ceiling row, the ratio line and the goal', () => {
+    const text = renderBuilderText(results());
+    expect(text).toMatch(/raw insert ceiling +\| 900 +\| 4,500 +\| 900, 1,000, 800/);
+    expect(text).toContain('builder = 46.7 % of the raw insert ceiling measured in the same run (420 of 900 events/s)');
+    expect(text).toContain('its own insertMany commands ran 60.0 % of its wall time');
+    expect(text).toMatch(/builder ≥ 10× the baseline \(events\/s\) +\| 14\.0× +\| MET/);
+    expect(text).toContain('1-min load average 1.00 at the start, 1.25 at the end');
+  });
+
+  it('misses the goal below 10× the baseline', () => {
+    const r = results();
+    r.baseline = [50, 50, 50].map(baselineRun);
+    expect(summarizeBuilder(r).goals[0]).toMatchObject({ value: '8.4×', status: 'MISSED' });
+  });
+
+  it('renders one JSON line with rounded figures, without the per-batch arrays', () => {
+    const line = JSON.stringify(builderJson(results()));
+    expect(line).not.toContain('\n');
+    const parsed = JSON.parse(line);
+    expect(parsed.throughput).toMatchObject({ ratio: 14, insertCeiling: { eventsPerSecond: 900, builderShare: 0.467 } });
+    expect(parsed.throughput.builder.runs[0].batchSizes).toBeUndefined();
+    expect(parsed.throughput.insertCeiling.runs).toHaveLength(3);
+    expect(parsed.workload.readModelApplyMs).toBe(12_345.7);
+    expect(parsed.goals).toEqual([{ goal: 'builder ≥ 10× the baseline (events/s)', value: '14.0×', status: 'MET' }]);
+  });
+
+  it('picks the median run by events/s', () => {
+    expect(medianRun([builderRun(3), builderRun(1), builderRun(2)]).eventsPerSecond).toBe(2);
+  });
+});
