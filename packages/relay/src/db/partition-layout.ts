@@ -7,7 +7,7 @@
  * one can acquire them again, while their `owner` and `expiresAt` still say until when they might be in
  * use.
  */
-import type { LeaseDoc } from '@chat3/runtime';
+import { isDuplicateKey, type LeaseDoc } from '@chat3/runtime';
 import type { Collection } from 'mongodb';
 import type { LayoutStore, PartitionLayout } from '../ports';
 
@@ -34,11 +34,18 @@ export function createMongoLayoutStore(layouts: Collection<LayoutDoc>, leases: C
   const plain = (d: LayoutDoc): PartitionLayout => ({ version: d.version, partitions: d.partitions });
 
   async function current(partitions: number): Promise<PartitionLayout> {
-    const doc = await layouts.findOneAndUpdate(
-      { _id: LAYOUT_ID },
-      { $setOnInsert: { kind: 'layout', version: 1, partitions } },
-      { upsert: true, returnDocument: 'after' },
-    );
+    const upsert = () =>
+      layouts.findOneAndUpdate(
+        { _id: LAYOUT_ID },
+        { $setOnInsert: { kind: 'layout', version: 1, partitions } },
+        { upsert: true, returnDocument: 'after' },
+      );
+    // Relays starting together race on the insert, and MongoDB does not retry every such upsert
+    // (SERVER-14322): the loser gets a duplicate key, and the document is there to read.
+    const doc = await upsert().catch((err: unknown) => {
+      if (isDuplicateKey(err)) return upsert();
+      throw err;
+    });
     return plain(doc!);
   }
 
