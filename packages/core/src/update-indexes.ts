@@ -19,6 +19,10 @@ export const UPDATE_INDEXES: IndexSpec[] = [
   { name: 'unpublished_oldest', key: { createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
   // Clients and ops: one recipient's history in order (the seed's `find({tenantId, userId}).sort({createdAt:-1})`).
   { name: 'recipient_history', key: { tenantId: 1, userId: 1, createdAt: -1, _id: -1 } },
+  // Sequence numbers: no seq twice for one recipient, and the catch-up API's pages in seq order.
+  // Partial, as Updates stored before they are numbered have none (servers without partial indexes
+  // create it whole; FerretDB's unique indexes treat missing values as distinct, so it still holds).
+  { name: 'recipient_seq', key: { tenantId: 1, userId: 1, seq: 1 }, unique: true, partialFilterExpression: { seq: { $exists: true } } },
 ];
 
 /** Indexes earlier versions created that are in the way now (dropped by `ensureIndexes` first). */

@@ -149,4 +149,13 @@ export interface RelayBookkeeping {
   parked?: { reason: string; at: number; attempts: number };
 }
 
-export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> & RelayBookkeeping & { _id: Id };
+/**
+ * The recipient's sequence number (`tenantId`, `userId`): 1, 2, 3… with no gap and no reuse, in the order
+ * the relay first publishes. The relay persists it on the document before the first publish and never
+ * changes it. Absent until then, and on Updates first published before sequence numbers existed.
+ */
+export interface Sequenced {
+  seq?: number;
+}
+
+export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> & RelayBookkeeping & Sequenced & { _id: Id };

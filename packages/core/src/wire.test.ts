@@ -53,7 +53,7 @@ describe('toWireMessage: body', () => {
 
   it('leaves out relay bookkeeping and internals: published, publishedAt, partition, attempts, parked', () => {
     const body = JSON.parse(toWireMessage({ ...storedUpdate(), published: true, publishedAt: 1 }).body.toString());
-    for (const field of ['published', 'publishedAt', 'partition', 'publishAttempts', 'parked', 'eventCreatedAt', 'seq']) {
+    for (const field of ['published', 'publishedAt', 'partition', 'publishAttempts', 'parked', 'eventCreatedAt']) {
       expect(body).not.toHaveProperty(field);
     }
   });
@@ -72,6 +72,15 @@ describe('toWireMessage: body', () => {
     const doc = { ...storedUpdate(), updateType: 'UserStatsUpdate' as const, statsVersion: 3 };
     expect(JSON.parse(toWireMessage(doc).body.toString()).statsVersion).toBe(3);
     expect(JSON.parse(toWireMessage(storedUpdate()).body.toString())).not.toHaveProperty('statsVersion');
+  });
+
+  it('carries the recipient’s seq in the body and the x-chat3-seq header once the relay numbered it', () => {
+    const numbered = toWireMessage({ ...storedUpdate(), seq: 42 });
+    expect(JSON.parse(numbered.body.toString()).seq).toBe(42);
+    expect(numbered.options.headers['x-chat3-seq']).toBe(42);
+    const unnumbered = toWireMessage(storedUpdate()); // first published before sequence numbers existed
+    expect(JSON.parse(unnumbered.body.toString())).not.toHaveProperty('seq');
+    expect(unnumbered.options.headers).not.toHaveProperty('x-chat3-seq');
   });
 
   it('is described truthfully by the README: its list of left-out fields is WIRE_OMITTED_FIELDS', () => {

@@ -15,7 +15,7 @@ export interface WireMessage {
     messageId: string;
     timestamp: number;
     type: string;
-    headers: { tenantId: string; userId: string; eventType: string; eventId: string };
+    headers: { tenantId: string; userId: string; eventType: string; eventId: string; 'x-chat3-seq'?: number };
   };
 }
 
@@ -40,6 +40,7 @@ const ON_THE_WIRE: Record<DocumentField, boolean> = {
   data: true,
   createdAt: true,
   statsVersion: true,
+  seq: true,
   // Relay bookkeeping.
   published: false,
   publishedAt: false,
@@ -66,6 +67,9 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
   for (const field of DELIVERED_FIELDS) body[field] = doc[field];
   // Only stats Updates number their emissions; 0 elsewhere means nothing to a client.
   if (!body.statsVersion) delete body.statsVersion;
+  const headers: WireMessage['options']['headers'] = { tenantId: doc.tenantId, userId: doc.userId, eventType: doc.eventType, eventId: doc.eventId };
+  if (doc.seq !== undefined) headers['x-chat3-seq'] = doc.seq;
+  else delete body.seq;
   return {
     routingKey: doc.routingKey,
     body: Buffer.from(JSON.stringify(body)),
@@ -76,7 +80,7 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
       messageId: id,
       timestamp: Math.floor(doc.createdAt / 1000),
       type: doc.updateType,
-      headers: { tenantId: doc.tenantId, userId: doc.userId, eventType: doc.eventType, eventId: doc.eventId },
+      headers,
     },
   };
 }
