@@ -18,13 +18,13 @@ export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {})
     fieldsCorrected,
     eventsConsumed: new Counter({
       name: 'chat3_builder_events_consumed_total',
-      help: 'Events taken from the intake queue, by event type as received',
+      help: 'Events taken from the intake queue, by event type (a known spelling as received, else unknown; invalid when unparsable)',
       labelNames: ['event_type'],
       registers,
     }),
     eventsIgnored: new Counter({
       name: 'chat3_builder_events_ignored_total',
-      help: 'Events acknowledged without Updates (types that produce none, unknown types)',
+      help: 'Events acknowledged without Updates (types that produce none, unknown types), by event type as in _consumed_total',
       labelNames: ['event_type', 'reason'],
       registers,
     }),

@@ -2,11 +2,12 @@
  * The builder against the real RabbitMQ and the real MongoDB-compatible server: events in, Updates
  * out, idempotent under redelivery, dead letters for bad input.
  */
-import { waitFor } from '@chat3/testkit';
+import { waitFor, type ManagedProcess } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuilderFixture, event, type BuilderFixture } from './harness';
 
 let fx: BuilderFixture;
+let builder: ManagedProcess;
 
 beforeAll(async () => {
   fx = await createBuilderFixture('builder');
@@ -22,7 +23,8 @@ beforeAll(async () => {
     meta: {},
     createdAt: Date.now(),
   });
-  await fx.started(fx.startBuilder());
+  builder = fx.startBuilder();
+  await fx.started(builder);
 });
 
 afterAll(async () => {
@@ -105,6 +107,18 @@ describe('builder', () => {
     expect(await fx.updates.countDocuments({ eventId: ignored.eventId })).toBe(0);
     const { messageCount } = await fx.broker.channel.checkQueue(fx.queue);
     expect(messageCount).toBe(0);
+  });
+
+  it('counts made-up event types under one label, so input cannot blow up /metrics', async () => {
+    for (let i = 0; i < 200; i++) await fx.publish(event(`made.up.${i}`, 'dlg_main'), `made.up.${i}.tnt_test`);
+    const marker = event('dialog.update', 'dlg_main');
+    await fx.publish(marker);
+    await fx.waitForUpdates({ eventId: marker.eventId }, 3);
+    const { entry } = await builder.waitForLog((e) => e.msg === 'ops server listening', 10_000);
+    const text = await (await fetch(`http://127.0.0.1:${entry!.port}/metrics`)).text();
+    expect(text).toMatch(/^chat3_builder_events_ignored_total\{event_type="unknown",reason="unknown-type"\} 200$/m);
+    expect(text).toMatch(/^chat3_builder_events_consumed_total\{event_type="unknown"\} 200$/m);
+    expect(text).not.toContain('made.up');
   });
 
   it('emits user stats only when they change', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyEventType, IGNORED_EVENT_TYPES, UPDATE_SOURCE_EVENT_TYPES, USER_STATS_EVENT_TYPE } from './event-types';
+import { classifyEventType, eventTypeLabel, IGNORED_EVENT_TYPES, UPDATE_SOURCE_EVENT_TYPES, USER_STATS_EVENT_TYPE } from './event-types';
 
 describe('classifyEventType', () => {
   it.each(UPDATE_SOURCE_EVENT_TYPES)('treats the seed type %s as producing Updates under its own name', (type) => {
@@ -64,5 +64,21 @@ describe('classifyEventType', () => {
       eventType: 'user.stats.update',
       reason: 'unknown-type',
     });
+  });
+});
+
+describe('eventTypeLabel', () => {
+  it('keeps every known spelling, aliases included, as received', () => {
+    for (const type of [...UPDATE_SOURCE_EVENT_TYPES, ...IGNORED_EVENT_TYPES, 'dialog.changed', 'message.changed', 'user.changed']) {
+      expect(eventTypeLabel(type)).toBe(type);
+    }
+  });
+
+  it('folds every other type into one label, so input cannot grow the metrics', () => {
+    const labels = new Set(Array.from({ length: 3000 }, (_, i) => eventTypeLabel(`made.up.${i}`)));
+    expect([...labels]).toEqual(['unknown']);
+    expect(eventTypeLabel('')).toBe('unknown');
+    expect(eventTypeLabel(USER_STATS_EVENT_TYPE)).toBe('unknown'); // derived, never an input event
+    expect(eventTypeLabel('message.create.changed')).toBe('unknown');
   });
 });

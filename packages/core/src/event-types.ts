@@ -44,3 +44,18 @@ export function classifyEventType(raw: string): EventClass {
   }
   return { kind: 'ignored', eventType: raw, reason: 'unknown-type' };
 }
+
+/** Every event type spelling the builder knows: the source types, their `*.changed` aliases, the ignored ones. */
+const KNOWN_SPELLINGS = new Set<string>([
+  ...UPDATE_SOURCE_EVENT_TYPES,
+  ...UPDATE_SOURCE_EVENT_TYPES.filter((t) => t.endsWith('.update')).map((t) => `${t.slice(0, -'.update'.length)}.changed`),
+  ...IGNORED_EVENT_TYPES,
+]);
+
+/**
+ * An event type as a metric label: a known spelling as received, anything else `unknown`. Labels taken
+ * from input verbatim would let a stream of made-up types grow /metrics without bound.
+ */
+export function eventTypeLabel(raw: string): string {
+  return KNOWN_SPELLINGS.has(raw) ? raw : 'unknown';
+}

@@ -7,7 +7,7 @@
  * Order: decisions run one at a time through a promise chain (a rare read-model lookup for a message
  * event without a dialogId must not let later events overtake it); confirms are awaited in parallel.
  */
-import { parseEvent } from '@chat3/core';
+import { eventTypeLabel, parseEvent } from '@chat3/core';
 import {
   backoffDelay,
   createManagedChannel,
@@ -45,12 +45,12 @@ export function createRouter(options: RouterOptions) {
 
   async function route(ch: AmqpChannel, msg: ConsumeMessage): Promise<void> {
     const parsed = parseEvent(msg.content, { maxBytes: options.maxEventBytes });
-    metrics.eventsConsumed.inc({ event_type: parsed.ok ? parsed.event.eventType : 'invalid' });
+    metrics.eventsConsumed.inc({ event_type: parsed.ok ? eventTypeLabel(parsed.event.eventType) : 'invalid' });
     if (parsed.ok) for (const { field } of parsed.corrections) metrics.fieldsCorrected.inc({ field });
     const decision = routeEvent(parsed, options.partitions);
     switch (decision.action) {
       case 'ignore':
-        metrics.eventsIgnored.inc({ event_type: decision.eventType, reason: decision.reason });
+        metrics.eventsIgnored.inc({ event_type: eventTypeLabel(decision.eventType), reason: decision.reason });
         ch.ack(msg);
         return;
       case 'dead-letter': {
