@@ -10,6 +10,17 @@ describe('redactUrl', () => {
     );
   });
 
+  it('hides secrets in query options, and only those', () => {
+    expect(redactUrl('mongodb://h/db?tls=true&tlsCertificateKeyFile=/k.pem&tlsCertificateKeyFilePassword=s3cret')).toBe(
+      'mongodb://h/db?tls=true&tlsCertificateKeyFile=/k.pem&tlsCertificateKeyFilePassword=***',
+    );
+    expect(redactUrl('mongodb+srv://c0/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:FQoGZXIvYXdz&w=majority')).toBe(
+      'mongodb+srv://c0/?authMechanism=MONGODB-AWS&authMechanismProperties=***&w=majority',
+    );
+    expect(redactUrl('amqps://u:p@h/vh?password=x;heartbeat=10 then text')).toBe('amqps://u:***@h/vh?password=***;heartbeat=10 then text');
+    expect(redactUrl('mongodb://h/?replicaSet=rs0&readPreference=primary')).toBe('mongodb://h/?replicaSet=rs0&readPreference=primary');
+  });
+
   it('leaves URLs without credentials alone', () => {
     expect(redactUrl('mongodb://127.0.0.1:27017/')).toBe('mongodb://127.0.0.1:27017/');
     expect(redactUrl('no url here: just text')).toBe('no url here: just text');

@@ -21,9 +21,24 @@ export function createLogger(options: { name: string; level: string }): Logger {
   });
 }
 
-/** `amqp://user:secret@host` → `amqp://user:***@host`; leaves anything that is not a URL alone. */
+/**
+ * Query options that hold secrets: `tlsCertificateKeyFilePassword`, `authMechanismProperties`
+ * (`AWS_SESSION_TOKEN:…`), and anything named like a password, secret, token or credential.
+ */
+const SECRET_OPTION = /pass|secret|token|credential|authmechanismproperties/i;
+
+/**
+ * `amqp://user:secret@host` → `amqp://user:***@host`, and the value of every secret query option →
+ * `***` (`?tlsCertificateKeyFilePassword=***`); leaves anything that is not a URL alone.
+ */
 export function redactUrl(value: string): string {
-  return value.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@');
+  return value
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/gi, '$1:***@')
+    .replace(
+      /(\b[a-z][a-z0-9+.-]*:\/\/[^?\s]*\?)(\S*)/gi,
+      (_, head: string, query: string) =>
+        head + query.replace(/([^&;=]+)=([^&;]*)/g, (option: string, name: string) => (SECRET_OPTION.test(name) ? `${name}=***` : option)),
+    );
 }
 
 /** Silent logger for tests and scripts that pass no logger. */
