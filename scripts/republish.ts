@@ -1,101 +1,150 @@
 /**
- * Re-publish Updates: sets `published: false` again on the Updates a filter selects (and clears parking),
- * so the running relay sends them once more. Their `messageId` (the Update `_id`) does not change, so
- * consumers that deduplicate see them as the same messages.
+ * Re-publish Updates (`pnpm republish --help`): puts the Updates a filter selects back for the running
+ * relay, oldest first and at a steady rate, and records the replay in `replays` (see replay/replay.ts).
  *
- *   pnpm republish --tenant tnt_default --user carl --since 2026-11-26T10:00:00Z [--until …] [--dry-run]
+ *   pnpm republish --tenant tnt_default --user carl --since 2026-11-26T10:00:00Z --dry-run
+ *   pnpm republish --tenant tnt_default --since 2026-11-26T10:00:00Z --rate 200
  *   pnpm republish --parked                       # retry every parked Update after fixing the cause
- *   pnpm republish --event evt_…                  # everything one event produced
+ *   pnpm republish --resume rpl_20261202T041500Z_3fa9c1
+ *   pnpm republish --list
  *
- * Environment: MONGODB_URI, MONGODB_DB (default chat3), UPDATES_COLLECTION (default updates).
+ * Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted (resume it with --resume).
  */
-import { parseArgs } from 'node:util';
-import { MongoClient, type Collection, type Filter, type Document } from 'mongodb';
-import { redactUrl } from '@chat3/runtime';
+import { readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { MongoClient, type Collection } from 'mongodb';
+import { redactUrl, sleep } from '@chat3/runtime';
+import { parseReplayArgs, USAGE, UsageError, type ReplayCommand } from './replay/args';
+import {
+  dryRun,
+  listReplays,
+  ReplayError,
+  resumeReplay,
+  runReplay,
+  startReplay,
+  type ReplayProgress,
+  type ReplayRecord,
+} from './replay/replay';
 
-const { values } = parseArgs({
-  options: {
-    tenant: { type: 'string' },
-    user: { type: 'string' },
-    event: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    parked: { type: 'boolean', default: false },
-    'dry-run': { type: 'boolean', default: false },
-  },
-});
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+const say = (line: string) => process.stderr.write(`${line}\n`);
 
-export function republishFilter(v: typeof values): Filter<Document> {
-  const filter: Filter<Document> = {};
-  if (v.tenant) filter.tenantId = v.tenant;
-  if (v.user) filter.userId = v.user;
-  if (v.event) filter.eventId = v.event;
-  const range: Record<string, number> = {};
-  if (v.since) range.$gte = toMs(v.since);
-  if (v.until) range.$lt = toMs(v.until);
-  if (Object.keys(range).length > 0) filter.createdAt = range;
-  if (v.parked) filter.parked = { $exists: true };
-  return filter;
-}
-
-function toMs(value: string): number {
-  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new Error(`not a time: ${value}`);
-  return ms;
-}
-
-/**
- * One ordered bulk of `updateOne`s by `_id`, oldest first, rather than one `updateMany`: a multi-document
- * update is not atomic, and a relay running alongside would see (and publish) whichever documents it had
- * already flipped, in the server's storage order. Flipped oldest first, each recipient's Updates become
- * unpublished in `createdAt` order, so they are sent again in that order.
- */
-export async function republish(
-  updates: Collection,
-  filter: Filter<Document>,
-  chunk = 1_000,
-): Promise<{ matched: number; republishing: number }> {
-  const ids = await updates
-    .find(filter, { projection: { _id: 1 } })
-    .sort({ createdAt: 1, _id: 1 })
-    .map((d) => d._id)
-    .toArray();
-  let republishing = 0;
-  for (let i = 0; i < ids.length; i += chunk) {
-    const result = await updates.bulkWrite(
-      ids.slice(i, i + chunk).map((_id) => ({
-        updateOne: {
-          filter: { _id },
-          update: { $set: { published: false, publishedAt: null }, $unset: { parked: '', publishAttempts: '' } },
-        },
-      })),
-      { ordered: true },
-    );
-    republishing += result.modifiedCount;
+async function main(command: ReplayCommand): Promise<number> {
+  if (command.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
-  return { matched: ids.length, republishing };
-}
-
-async function main(): Promise<void> {
   const uri = process.env.MONGODB_URI;
-  if (!uri) throw new Error('MONGODB_URI is required');
-  const filter = republishFilter(values);
-  if (Object.keys(filter).length === 0)
-    throw new Error('refusing to re-publish everything: give --tenant, --user, --event, --since/--until or --parked');
-  const client = await MongoClient.connect(uri);
+  if (!uri) throw new UsageError('MONGODB_URI is not set');
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   try {
-    const updates = client.db(process.env.MONGODB_DB ?? 'chat3').collection(process.env.UPDATES_COLLECTION ?? 'updates');
-    const matching = await updates.countDocuments(filter);
-    process.stderr.write(`${redactUrl(uri)}: ${matching} Updates match ${JSON.stringify(filter)}\n`);
-    if (values['dry-run']) return;
-    const result = await republish(updates, filter);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    await client.connect();
+    const db = client.db(process.env.MONGODB_DB ?? 'chat3');
+    const updates = db.collection(process.env.UPDATES_COLLECTION ?? 'updates');
+    const replays = db.collection<ReplayRecord>('replays');
+    say(`republish: ${redactUrl(uri)} db ${db.databaseName}`);
+
+    switch (command.kind) {
+      case 'list':
+        for (const r of await listReplays(replays, command.limit)) {
+          process.stdout.write(
+            `${r._id}  ${r.status.padEnd(11)} ${String(r.done).padStart(7)}/${String(r.selected).padEnd(7)} ` +
+              `${r.rate}/s  by ${r.operator}  started ${iso(r.startedAt)}  finished ${iso(r.finishedAt)}  ${JSON.stringify(r.filter)}` +
+              `${r.error ? `  error: ${r.error}` : ''}\n`,
+          );
+        }
+        return 0;
+      case 'dry-run': {
+        const summary = await dryRun(updates, command.filter, command.limit, Date.now());
+        process.stdout.write(
+          [
+            `would re-publish ${summary.count} Updates (nothing written)`,
+            `  by update type: ${JSON.stringify(summary.byUpdateType)}`,
+            `  by tenant:      ${JSON.stringify(summary.byTenant)}`,
+            `  createdAt from ${iso(summary.firstCreatedAt)} to ${iso(summary.lastCreatedAt)}`,
+            `  first ids: ${summary.sampleIds.join(' ') || '-'}`,
+          ].join('\n') + '\n',
+        );
+        return 0;
+      }
+      case 'run':
+      case 'resume': {
+        const record =
+          command.kind === 'run'
+            ? await startReplay({ updates, replays }, command)
+            : await resumeReplay({ replays }, command.id, { rate: command.rate, operator: command.operator });
+        return await replayWithProgress(updates, replays, record);
+      }
+    }
   } finally {
     await client.close();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`republish: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+async function replayWithProgress(updates: Collection, replays: Collection<ReplayRecord>, record: ReplayRecord): Promise<number> {
+  say(`replay ${record._id}: ${record.selected - record.done} Updates to put back at ${record.rate}/s (${record.done} done before)`);
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130); // a second ^C: leave at once, the record says running
+    say(`\nstopping after the chunk in flight; resume with: pnpm republish --resume ${record._id}`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const progress = progressReporter(record);
+  try {
+    const final = await runReplay({ updates, replays, signal: stop.signal, onProgress: progress.update, sleep }, record);
+    progress.stop();
+    say(`replay ${final._id}: ${final.status}, ${final.done} of ${final.selected} put back`);
+    process.stdout.write(`${JSON.stringify({ replayId: final._id, status: final.status, done: final.done, selected: final.selected })}\n`);
+    return final.status === 'interrupted' ? 130 : 0;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+/** A bar with count, rate and ETA on a terminal; a plain line every 5 s otherwise (logs, CI). */
+function progressReporter(record: ReplayRecord): { update: (p: ReplayProgress) => void; stop: () => void } {
+  if (process.stderr.isTTY) {
+    const bar = new SingleBar({
+      stream: process.stderr,
+      format: 'replay {bar} {value}/{total} | {rate}/s | ETA {eta_formatted}',
+      hideCursor: true,
+    });
+    const started = { at: Date.now(), done: record.done };
+    bar.start(record.selected, record.done, { rate: 0 });
+    return {
+      update: ({ done, total }) => {
+        const rate = Math.round(((done - started.done) / Math.max(1, Date.now() - started.at)) * 1000);
+        bar.setTotal(Math.max(total, done));
+        bar.update(done, { rate });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let lastAt = 0;
+  return {
+    update: ({ done, total }) => {
+      if (Date.now() - lastAt < 5_000 && done < total) return;
+      lastAt = Date.now();
+      say(`replay ${record._id}: ${done}/${total}`);
+    },
+    stop: () => undefined,
+  };
+}
+
+let command: ReplayCommand;
+try {
+  command = parseReplayArgs(process.argv.slice(2), { env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
+} catch (err) {
+  say(`republish: ${(err as Error).message} (see --help)`);
+  process.exit(2);
+}
+main(command).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const usage = err instanceof UsageError || err instanceof ReplayError;
+    say(`republish: ${redactUrl(err instanceof Error ? err.message : String(err))}`);
+    process.exit(usage ? 2 : 1);
+  },
+);

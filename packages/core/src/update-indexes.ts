@@ -17,6 +17,12 @@ export const UPDATE_INDEXES: IndexSpec[] = [
   { name: 'unpublished_by_partition', key: { partition: 1, createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
   // Relay lag and backlog: the oldest unpublished Update overall.
   { name: 'unpublished_oldest', key: { createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
+  // Relay lag: the Update a replay put back longest ago (lag counts from `republishedAt` for those).
+  {
+    name: 'unpublished_replays',
+    key: { republishedAt: 1 },
+    partialFilterExpression: { published: false, republishedAt: { $exists: true } },
+  },
   // Clients and ops: one recipient's history in order (the seed's `find({tenantId, userId}).sort({createdAt:-1})`).
   { name: 'recipient_history', key: { tenantId: 1, userId: 1, createdAt: -1, _id: -1 } },
   // Sequence numbers: no seq twice for one recipient, and the catch-up API's pages in seq order.

@@ -147,6 +147,9 @@ export interface RelayBookkeeping {
   publishedAt: number | null;
   publishAttempts?: number;
   parked?: { reason: string; at: number; attempts: number };
+  /** Set by `pnpm republish`: when the Update was put back for another publish, and by which replay. */
+  republishedAt?: number;
+  replayId?: string;
 }
 
 /**
@@ -156,6 +159,15 @@ export interface RelayBookkeeping {
  */
 export interface Sequenced {
   seq?: number;
+}
+
+/**
+ * Since when an unpublished Update has been waiting for the relay: its `createdAt`, or its
+ * `republishedAt` once a replay put it back (lag and publish latency are measured from here, so a
+ * replay of old Updates does not look like an outage).
+ */
+export function waitingSince(doc: { createdAt: number; republishedAt?: number }): number {
+  return doc.republishedAt ?? doc.createdAt;
 }
 
 export type UpdateDocument<Id = unknown> = Omit<UpdateDraft, 'published' | 'publishedAt'> & RelayBookkeeping & Sequenced & { _id: Id };

@@ -59,7 +59,7 @@ describe('toWireMessage: body', () => {
   });
 
   it('leaves out exactly WIRE_OMITTED_FIELDS and delivers every other field of the stored document', () => {
-    const doc = storedUpdate();
+    const doc = { ...storedUpdate(), seq: 7, republishedAt: 1_800_000_000_000, replayId: 'rpl_1' };
     const body = JSON.parse(toWireMessage(doc).body.toString());
     const stored = Object.keys(doc);
     const omitted = new Set<string>(WIRE_OMITTED_FIELDS);
@@ -81,6 +81,15 @@ describe('toWireMessage: body', () => {
     const unnumbered = toWireMessage(storedUpdate()); // first published before sequence numbers existed
     expect(JSON.parse(unnumbered.body.toString())).not.toHaveProperty('seq');
     expect(unnumbered.options.headers).not.toHaveProperty('x-chat3-seq');
+  });
+
+  it('names the replay in the x-chat3-replay header of a re-published Update, with the same messageId and body', () => {
+    const first = toWireMessage(storedUpdate());
+    const again = toWireMessage({ ...storedUpdate(), republishedAt: 1_800_000_000_000, replayId: 'rpl_1' });
+    expect(again.options.headers['x-chat3-replay']).toBe('rpl_1');
+    expect(again.options.messageId).toBe(first.options.messageId);
+    expect(again.body.equals(first.body)).toBe(true);
+    expect(first.options.headers).not.toHaveProperty('x-chat3-replay');
   });
 
   it('is described truthfully by the README: its list of left-out fields is WIRE_OMITTED_FIELDS', () => {

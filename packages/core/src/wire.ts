@@ -15,7 +15,7 @@ export interface WireMessage {
     messageId: string;
     timestamp: number;
     type: string;
-    headers: { tenantId: string; userId: string; eventType: string; eventId: string; 'x-chat3-seq'?: number };
+    headers: { tenantId: string; userId: string; eventType: string; eventId: string; 'x-chat3-seq'?: number; 'x-chat3-replay'?: string };
   };
 }
 
@@ -46,6 +46,8 @@ const ON_THE_WIRE: Record<DocumentField, boolean> = {
   publishedAt: false,
   publishAttempts: false,
   parked: false,
+  republishedAt: false,
+  replayId: false,
   // Builder internals: the recipient bucket relays lease by, and the event's time for the latency metric.
   partition: false,
   eventCreatedAt: false,
@@ -67,9 +69,15 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
   for (const field of DELIVERED_FIELDS) body[field] = doc[field];
   // Only stats Updates number their emissions; 0 elsewhere means nothing to a client.
   if (!body.statsVersion) delete body.statsVersion;
-  const headers: WireMessage['options']['headers'] = { tenantId: doc.tenantId, userId: doc.userId, eventType: doc.eventType, eventId: doc.eventId };
+  const headers: WireMessage['options']['headers'] = {
+    tenantId: doc.tenantId,
+    userId: doc.userId,
+    eventType: doc.eventType,
+    eventId: doc.eventId,
+  };
   if (doc.seq !== undefined) headers['x-chat3-seq'] = doc.seq;
   else delete body.seq;
+  if (doc.replayId !== undefined) headers['x-chat3-replay'] = doc.replayId;
   return {
     routingKey: doc.routingKey,
     body: Buffer.from(JSON.stringify(body)),

@@ -24,7 +24,7 @@
  * Failure: a nack counts towards parking; a closed channel or a timeout leaves the Update unpublished
  * for the next sweep; nothing is ever marked without a confirm.
  */
-import { relayPartitionOf, toWireMessage, unpublishableReason, type WireMessage } from '@chat3/core';
+import { relayPartitionOf, toWireMessage, unpublishableReason, waitingSince, type WireMessage } from '@chat3/core';
 import {
   PublishError,
   backoffDelay,
@@ -267,7 +267,7 @@ export function createDispatcher(options: DispatcherOptions) {
       const publishedAt = options.clock();
       for (const o of confirmed) {
         metrics.confirmLatency.observe(o.latency);
-        metrics.publishLatency.observe(Math.max(0, publishedAt - o.doc.createdAt) / 1000);
+        metrics.publishLatency.observe(Math.max(0, publishedAt - waitingSince(o.doc)) / 1000);
         remember(o.doc._id.toHexString());
       }
       metrics.published.inc(confirmed.length);

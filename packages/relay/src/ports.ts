@@ -12,7 +12,8 @@ export type BucketRanges = ReadonlyArray<{ from: number; to: number }>;
 
 export interface BacklogSample {
   backlog: number;
-  oldestCreatedAt: number | null;
+  /** The earliest `waitingSince` of the unpublished, unparked Updates. */
+  oldestWaitingSince: number | null;
   parked: number;
 }
 

@@ -180,7 +180,7 @@ export function createRelay(deps: RelayDeps): Relay {
         const sample = await store.sampleBacklog();
         metrics.backlog.set(sample.backlog);
         metrics.parked.set(sample.parked);
-        metrics.publishedLag.set(sample.oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - sample.oldestCreatedAt) / 1000);
+        metrics.publishedLag.set(sample.oldestWaitingSince === null ? 0 : Math.max(0, Date.now() - sample.oldestWaitingSince) / 1000);
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'backlog sampling failed');
       }

@@ -78,11 +78,13 @@ describe('relay', () => {
     );
     await fx.waitAllPublished(10_000);
 
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/republish.ts', '--user', 'ivan'], {
-      cwd: repoRoot,
-      env: { ...process.env, MONGODB_URI: fx.database.uri, MONGODB_DB: fx.database.name },
-    });
-    expect(JSON.parse(stdout)).toEqual({ matched: 120, republishing: 120 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/republish.ts', '--user', 'ivan', '--rate', '2000', '--operator', 'test'],
+      { cwd: repoRoot, env: { ...process.env, MONGODB_URI: fx.database.uri, MONGODB_DB: fx.database.name } },
+    );
+    const replay = JSON.parse(stdout);
+    expect(replay).toEqual({ replayId: expect.stringMatching(/^rpl_/), status: 'done', done: 120, selected: 120 });
     const after = makeUpdate('jill', 1);
     await fx.insert([after]);
 
@@ -95,6 +97,14 @@ describe('relay', () => {
     await fx.waitAllPublished(10_000);
     const second = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(docs.length);
     expect(second.map((m) => m.body.createdAt)).toEqual(docs.map((d) => d.createdAt));
+    // Marked as a replay on the wire, with the same messageId; the first copies were not.
+    expect(second.map((m) => m.properties.headers?.['x-chat3-replay'])).toEqual(docs.map(() => replay.replayId));
+    expect(second.map((m) => m.properties.messageId)).toEqual(docs.map((d) => d._id.toHexString()));
+    const first = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(0, docs.length);
+    expect(first.every((m) => m.properties.headers?.['x-chat3-replay'] === undefined)).toBe(true);
+    expect(await fx.updates.countDocuments({ userId: 'ivan', replayId: replay.replayId, republishedAt: { $type: 'number' } })).toBe(
+      docs.length,
+    );
   });
 
   it('parks an Update it can never publish, with the reason, and publishes the others', async () => {

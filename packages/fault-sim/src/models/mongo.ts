@@ -18,7 +18,7 @@
  * Each process reaches the model through its own `client(name)`, so a killed process's calls can hang
  * forever and a partitioned one's can fail while the others carry on.
  */
-import type { UpdateDraft } from '@chat3/core';
+import { waitingSince, type UpdateDraft } from '@chat3/core';
 import type { Random } from '@chat3/simulator';
 import { ObjectId } from 'mongodb';
 import type { StoredUpdate } from '@chat3/relay';
@@ -400,8 +400,8 @@ export class MongoModel {
     sampleBacklog: () => {
       const docs = this.visible('local').filter((d) => d.published === false);
       const open = docs.filter((d) => d.parked === undefined);
-      const oldest = open.reduce<number | null>((m, d) => (m === null || d.createdAt < m ? d.createdAt : m), null);
-      return { value: { backlog: open.length, oldestCreatedAt: oldest, parked: docs.length - open.length } };
+      const oldest = open.reduce<number | null>((m, d) => (m === null || waitingSince(d) < m ? waitingSince(d) : m), null);
+      return { value: { backlog: open.length, oldestWaitingSince: oldest, parked: docs.length - open.length } };
     },
   };
 

@@ -65,13 +65,16 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Lo
     park: (id, reason, attempts, at) => park(col, id, reason, attempts, at),
 
     async sampleBacklog() {
-      const [backlog, oldest, parked] = await Promise.all([
-        col.countDocuments({ published: false, parked: { $exists: false } }),
+      const waiting = { published: false, parked: { $exists: false } };
+      const [backlog, oldestFresh, oldestReplayed, parked] = await Promise.all([
+        col.countDocuments(waiting),
         // findOne, not find().next(): a cursor left open pins a server connection (FerretDB never times it out).
-        col.findOne({ published: false, parked: { $exists: false } }, { projection: { createdAt: 1 }, sort: OLDEST_FIRST }),
+        col.findOne({ ...waiting, republishedAt: { $exists: false } }, { projection: { createdAt: 1 }, sort: OLDEST_FIRST }),
+        col.findOne({ ...waiting, republishedAt: { $exists: true } }, { projection: { republishedAt: 1 }, sort: { republishedAt: 1 } }),
         col.countDocuments({ published: false, parked: { $exists: true } }),
       ]);
-      return { backlog, oldestCreatedAt: oldest?.createdAt ?? null, parked };
+      const since = [oldestFresh?.createdAt, oldestReplayed?.republishedAt].filter((t): t is number => typeof t === 'number');
+      return { backlog, oldestWaitingSince: since.length > 0 ? Math.min(...since) : null, parked };
     },
 
     async supportsChangeStreams() {
