@@ -44,7 +44,7 @@ describe('memory update store', () => {
     expect(await store.recordRejection(doc._id, 'nack', 2, 5)).toBe(false);
     expect(await store.recordRejection(doc._id, 'nack', 2, 6)).toBe(true);
     expect(await store.fetchUnpublished(ALL, 10)).toEqual([]);
-    expect(await store.sampleBacklog()).toEqual({ backlog: 0, oldestCreatedAt: null, parked: 1 });
+    expect(await store.sampleBacklog()).toEqual({ backlog: 0, oldestWaitingSince: null, parked: 1 });
     expect(await store.supportsChangeStreams()).toBe(false);
   });
 });

@@ -9,6 +9,7 @@
  * them is a no-op; reads return copies, as the driver does. There are no change streams
  * (`supportsChangeStreams()` is false), so the relay polls.
  */
+import { waitingSince } from '@chat3/core';
 import type { LeaseDoc, LeaseStore } from '@chat3/runtime';
 import { leaseId, memberId } from '@chat3/runtime';
 import {
@@ -152,9 +153,9 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
         for (const d of docs) {
           if (d.published) continue;
           if (d.parked !== undefined) parked += 1;
-          else oldest ??= d.createdAt;
+          else oldest = Math.min(oldest ?? Infinity, waitingSince(d));
         }
-        return { backlog: open, oldestCreatedAt: oldest, parked };
+        return { backlog: open, oldestWaitingSince: oldest, parked };
       });
     },
 
