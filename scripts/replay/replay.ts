@@ -91,39 +91,41 @@ export interface DryRunSummary {
 
 /** What a replay with this filter and limit would put back. Writes nothing. */
 export async function dryRun(updates: Collection, filter: ReplayFilter, limit: number | undefined, now: number): Promise<DryRunSummary> {
-  const selection: Document[] = [{ $match: replayQuery(filter, now) }, { $sort: OLDEST_FIRST }, ...(limit ? [{ $limit: limit }] : [])];
-  const [groups] = await updates
-    .aggregate<{
-      byType: Array<{ _id: string; n: number }>;
-      byTenant: Array<{ _id: string; n: number }>;
-      range: Array<{ first: number; last: number; n: number }>;
-    }>([
-      ...selection,
-      {
-        $facet: {
-          byType: [{ $group: { _id: '$updateType', n: { $sum: 1 } } }, { $sort: { _id: 1 } }],
-          byTenant: [{ $group: { _id: '$tenantId', n: { $sum: 1 } } }, { $sort: { _id: 1 } }],
-          range: [{ $group: { _id: null, first: { $min: '$createdAt' }, last: { $max: '$createdAt' }, n: { $sum: 1 } } }],
-        },
-      },
-    ])
-    .toArray();
-  const sample = await updates
-    .find(replayQuery(filter, now), { projection: { _id: 1 } })
-    .sort(OLDEST_FIRST)
-    .limit(Math.min(5, limit ?? 5))
-    .toArray();
-  const range = groups?.range[0];
+  const query = replayQuery(filter, now);
+  const selection: Document[] = [{ $match: query }, { $sort: OLDEST_FIRST }, ...(limit ? [{ $limit: limit }] : [])];
+  const groupBy = (field: string) =>
+    updates
+      .aggregate<{ _id: string; n: number }>([...selection, { $group: { _id: `$${field}`, n: { $sum: 1 } } }, { $sort: { _id: 1 } }])
+      .toArray();
+  const [byType, byTenant, sample] = await Promise.all([
+    groupBy('updateType'),
+    groupBy('tenantId'),
+    updates
+      .find(query, { projection: { _id: 1, createdAt: 1 } })
+      .sort(OLDEST_FIRST)
+      .limit(Math.min(5, limit ?? 5))
+      .toArray(),
+  ]);
+  const count = byType.reduce((n, g) => n + g.n, 0);
+  const [newest] =
+    count === 0
+      ? []
+      : await updates
+          .find(query, { projection: { createdAt: 1 } })
+          .sort(OLDEST_FIRST)
+          .skip(count - 1)
+          .limit(1)
+          .toArray();
+  const counts = (groups: Array<{ _id: string; n: number }>) => Object.fromEntries(groups.map((g) => [g._id, g.n]));
   return {
-    count: range?.n ?? 0,
-    byUpdateType: Object.fromEntries((groups?.byType ?? []).map((g) => [g._id, g.n])),
-    byTenant: Object.fromEntries((groups?.byTenant ?? []).map((g) => [g._id, g.n])),
-    firstCreatedAt: range?.first ?? null,
-    lastCreatedAt: range?.last ?? null,
+    count,
+    byUpdateType: counts(byType),
+    byTenant: counts(byTenant),
+    firstCreatedAt: (sample[0]?.createdAt as number | undefined) ?? null,
+    lastCreatedAt: (newest?.createdAt as number | undefined) ?? null,
     sampleIds: sample.map((d) => String(d._id)),
   };
 }
-
 export interface ReplayDeps {
   updates: Collection;
   replays: Collection<ReplayRecord>;
@@ -197,7 +199,9 @@ export async function runReplay(deps: ReplayDeps, record: ReplayRecord): Promise
   const clock = deps.clock ?? Date.now;
   const { updates, replays, signal } = deps;
   const base = replayQuery(record.filter, record.startedAt);
-  const chunk = Math.max(1, Math.min(1_000, Math.ceil(record.rate / 10))); // about ten chunks a second
+  // Half a second's worth per chunk: small enough that a recipient's replay trickles in, large enough
+  // that the three round trips a chunk takes fit in the time it is given.
+  const chunk = Math.max(1, Math.min(1_000, Math.ceil(record.rate / 2)));
   const pacedFrom = { at: clock(), done: record.done };
   let state = record;
 
