@@ -55,6 +55,7 @@ function harness(options: HarnessOptions = {}) {
   const parked: Array<{ id: string; reason: string }> = [];
   const rejected: string[] = [];
   let published = new Set<string>();
+  const metrics = createRelayMetrics({ defaultMetrics: false });
   const dispatcher = createDispatcher({
     store: {
       stillUnpublished: async (ids) => {
@@ -86,11 +87,12 @@ function harness(options: HarnessOptions = {}) {
     mayPublish: options.owned ?? (() => true),
     maxMessageBytes: 10_000,
     clock: createMonotonicClock(),
-    metrics: createRelayMetrics({ defaultMetrics: false }),
+    metrics,
     logger: createSilentLogger(),
   });
   return {
     dispatcher,
+    metrics,
     sent,
     marked,
     parked,
@@ -111,6 +113,17 @@ describe('dispatcher', () => {
     expect(h.sent).toEqual([b, a, c].map((d) => d._id.toHexString()));
     expect(h.marked.sort()).toEqual([a, b].map((d) => d._id.toHexString()).sort());
     expect(result).toEqual({ published: 2, retry: 1, parked: 0 });
+  });
+
+  it('measures publish latency of a re-published Update from republishedAt, not from its old createdAt', async () => {
+    const hourAgo = Date.now() - 3_600_000;
+    const latency = async (doc: StoredUpdate) => {
+      const h = harness();
+      await h.dispatcher.dispatch([doc]);
+      return (await h.metrics.publishLatency.get()).values.find((v) => v.metricName?.endsWith('_sum'))!.value;
+    };
+    expect(await latency(update('carl', hourAgo, { republishedAt: Date.now() - 2_000, replayId: 'rpl_1' }))).toBeLessThan(60);
+    expect(await latency(update('carl', hourAgo))).toBeGreaterThan(3_000); // the same Update, never replayed
   });
 
   it('publishes an Update found by two sources once', async () => {
