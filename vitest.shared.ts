@@ -11,6 +11,7 @@ export const sharedTestSettings = {
 
 /**
  * Run alone, after the rest: the fault simulation (CPU-bound; next to it, spawned builders and relays
- * starve on two cores) and tests that change the whole broker (a resource alarm, max_message_size).
+ * starve on two cores), tests that change the whole broker (a resource alarm, max_message_size) and
+ * tests that time something (the replay's pace).
  */
-export const SERIAL_TESTS = ['packages/fault-sim/test/**/*.test.ts', 'packages/*/test/**/*.serial.test.ts'];
+export const SERIAL_TESTS = ['packages/fault-sim/test/**/*.test.ts', 'packages/*/test/**/*.serial.test.ts', 'scripts/**/*.serial.test.ts'];

@@ -81,15 +81,22 @@ async function main(command: ReplayCommand): Promise<number> {
   }
 }
 
+/**
+ * SIGINT/SIGTERM: during a replay, stop after the chunk in flight (the record says interrupted); before
+ * one, or on a second signal, leave at once (a replay then stays marked running).
+ */
+const stop = new AbortController();
+let replaying: string | undefined;
+const onSignal = () => {
+  if (!replaying || stop.signal.aborted) process.exit(130);
+  say(`\nstopping after the chunk in flight; resume with: pnpm republish --resume ${replaying}`);
+  stop.abort();
+};
+process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+
 async function replayWithProgress(updates: Collection, replays: Collection<ReplayRecord>, record: ReplayRecord): Promise<number> {
   say(`replay ${record._id}: ${record.selected - record.done} Updates to put back at ${record.rate}/s (${record.done} done before)`);
-  const stop = new AbortController();
-  const onSignal = () => {
-    if (stop.signal.aborted) process.exit(130); // a second ^C: leave at once, the record says running
-    say(`\nstopping after the chunk in flight; resume with: pnpm republish --resume ${record._id}`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  replaying = record._id;
   const progress = progressReporter(record);
   try {
     const final = await runReplay({ updates, replays, signal: stop.signal, onProgress: progress.update, sleep }, record);
@@ -99,7 +106,7 @@ async function replayWithProgress(updates: Collection, replays: Collection<Repla
     return final.status === 'interrupted' ? 130 : 0;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    replaying = undefined;
   }
 }
 

@@ -89,6 +89,7 @@ describe('parseReplayArgs', () => {
     expect(usage('--tenat', 'x')).toMatch(/Unknown option '--tenat'/);
     expect(usage('--user', 'u', 'extra')).toMatch(/Unexpected argument 'extra'/);
     expect(usage('--user')).toMatch(/--user/);
+    expect(usage('--resume', '--rate', '5')).toBe("Option '--resume' argument is ambiguous.");
     expect(usage('--user', 'u', '--rate', '0')).toMatch(/--rate must be a positive number/);
     expect(usage('--user', 'u', '--rate', 'fast')).toMatch(/--rate/);
     expect(usage('--user', 'u', '--rate', '1e9')).toMatch(/--rate/);

@@ -90,8 +90,8 @@ export function parseReplayArgs(argv: string[], context: ParseContext): ReplayCo
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    // node's messages name the flag; drop its hint about "--" that does not apply here.
-    throw new UsageError((err as Error).message.split('. To specify')[0]!);
+    // node's messages name the flag; keep their first line, not the hints about "--" after it.
+    throw new UsageError((err as Error).message.split('\n')[0]!.split('. To specify')[0]!);
   }
   if (values.help) return { kind: 'help' };
 

@@ -164,7 +164,9 @@ export async function startReplay(
   return record;
 }
 
-/** Takes an interrupted or failed replay up again (a running one may still have its process: refused). */
+export const STALE_RUNNING_MS = 60_000;
+
+/** Takes an interrupted or failed replay up again (or a running one whose process died: no progress for a minute). */
 export async function resumeReplay(
   deps: Pick<ReplayDeps, 'replays' | 'clock'>,
   id: string,
@@ -174,9 +176,11 @@ export async function resumeReplay(
   const found = await deps.replays.findOne({ _id: id });
   if (!found) throw new ReplayError(`no replay ${id} (see --list)`);
   if (found.status === 'done') throw new ReplayError(`replay ${id} is done: ${found.done} of ${found.selected} put back`);
-  if (found.status === 'running') {
+  // A running replay records progress every chunk; one silent for a minute lost its process (SIGKILL).
+  const silentMs = now - found.updatedAt;
+  if (found.status === 'running' && silentMs < STALE_RUNNING_MS) {
     throw new ReplayError(
-      `replay ${id} is marked running (last progress ${new Date(found.updatedAt).toISOString()}); if its process is gone, it was killed without a chance to record it: stop it with SIGINT next time, or mark it interrupted by hand`,
+      `replay ${id} is running (last progress ${Math.round(silentMs / 1000)} s ago); if its process is gone, resume it after ${STALE_RUNNING_MS / 1000} s of silence`,
     );
   }
   const rate = spec.rate ?? found.rate;
