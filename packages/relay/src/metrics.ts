@@ -15,13 +15,13 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
     backlog: new Gauge({ name: 'chat3_relay_backlog', help: 'Unpublished Updates (parked ones excluded)', registers }),
     publishedLag: new Gauge({
       name: 'chat3_relay_published_lag_seconds',
-      help: 'Age of the oldest unpublished Update (0 when none)',
+      help: 'How long the oldest unpublished Update has waited, since createdAt or, when a replay put it back, republishedAt (0 when none)',
       registers,
     }),
     parked: new Gauge({ name: 'chat3_relay_parked', help: 'Updates parked as unpublishable', registers }),
     publishLatency: new Histogram({
       name: 'chat3_relay_publish_latency_seconds',
-      help: 'Update createdAt → publishedAt',
+      help: 'Update createdAt (republishedAt for a replayed one) → publishedAt',
       buckets: LATENCY_BUCKETS,
       registers,
     }),
