@@ -18,7 +18,7 @@ export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {})
     fieldsCorrected,
     eventsConsumed: new Counter({
       name: 'chat3_builder_events_consumed_total',
-      help: 'Events taken from the intake queue, by event type (a known spelling as received, else unknown; invalid when unparsable)',
+      help: 'Events taken from the intake queue, by event type (a known spelling as received, else other; invalid when unparsable)',
       labelNames: ['event_type'],
       registers,
     }),

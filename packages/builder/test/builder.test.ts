@@ -116,8 +116,8 @@ describe('builder', () => {
     await fx.waitForUpdates({ eventId: marker.eventId }, 3);
     const { entry } = await builder.waitForLog((e) => e.msg === 'ops server listening', 10_000);
     const text = await (await fetch(`http://127.0.0.1:${entry!.port}/metrics`)).text();
-    expect(text).toMatch(/^chat3_builder_events_ignored_total\{event_type="unknown",reason="unknown-type"\} 200$/m);
-    expect(text).toMatch(/^chat3_builder_events_consumed_total\{event_type="unknown"\} 200$/m);
+    expect(text).toMatch(/^chat3_builder_events_ignored_total\{event_type="other",reason="unknown-type"\} 200$/m);
+    expect(text).toMatch(/^chat3_builder_events_consumed_total\{event_type="other"\} 200$/m);
     expect(text).not.toContain('made.up');
   });
 

@@ -53,9 +53,9 @@ const KNOWN_SPELLINGS = new Set<string>([
 ]);
 
 /**
- * An event type as a metric label: a known spelling as received, anything else `unknown`. Labels taken
+ * An event type as a metric label: a known spelling as received, anything else `other`. Labels taken
  * from input verbatim would let a stream of made-up types grow /metrics without bound.
  */
 export function eventTypeLabel(raw: string): string {
-  return KNOWN_SPELLINGS.has(raw) ? raw : 'unknown';
+  return KNOWN_SPELLINGS.has(raw) ? raw : 'other';
 }
