@@ -147,7 +147,7 @@ export function renderRequeue(r: RequeueReport): string {
   const c = r.counts;
   const verb = r.dryRun ? 'would requeue' : 'requeued';
   const reasons = Object.entries(c.byReason)
-    .sort(([, a], [, b]) => b - a)
+    .sort(([ra, a], [rb, b]) => b - a || ra.localeCompare(rb))
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
   const lines = [
