@@ -17,7 +17,20 @@ describe('dlq arguments', () => {
     expect(parseDlqArgs(['show', '3'])).toEqual({ name: 'show', target: { position: 3 } });
     expect(parseDlqArgs(['show', 'evt_00ff'])).toEqual({ name: 'show', target: { id: 'evt_00ff' } });
     expect(parseDlqArgs(['requeue'])).toEqual({ name: 'requeue', reasons: [], limit: undefined, dryRun: false });
-    expect(parseDlqArgs(['requeue', '--reason', 'schema,not-json', '--reason', 'unbuildable', '--reason', 'schema', '--limit', '10', '--dry-run'])).toEqual({
+    expect(
+      parseDlqArgs([
+        'requeue',
+        '--reason',
+        'schema,not-json',
+        '--reason',
+        'unbuildable',
+        '--reason',
+        'schema',
+        '--limit',
+        '10',
+        '--dry-run',
+      ]),
+    ).toEqual({
       name: 'requeue',
       reasons: ['schema', 'not-json', 'unbuildable'],
       limit: 10,
@@ -29,7 +42,16 @@ describe('dlq arguments', () => {
   });
 
   it('answers help in every spelling', () => {
-    for (const argv of [['help'], ['--help'], ['-h'], ['help', 'requeue'], ['list', '--help'], ['requeue', '-h'], ['show', '--help'], ['purge', '--help']]) {
+    for (const argv of [
+      ['help'],
+      ['--help'],
+      ['-h'],
+      ['help', 'requeue'],
+      ['list', '--help'],
+      ['requeue', '-h'],
+      ['show', '--help'],
+      ['purge', '--help'],
+    ]) {
       expect(parseDlqArgs(argv)).toEqual({ name: 'help' });
     }
   });

@@ -35,7 +35,8 @@ export function parseDlqArgs(argv: string[]): DlqCommand {
     case 'show': {
       const { values, positionals } = parseArgs({ args: rest, options: HELP, strict: true, allowPositionals: true });
       if (values.help) return { name: 'help' };
-      if (positionals.length !== 1) throw new UsageError('show takes one argument: a position (1 = the oldest) or a message id', 'argument');
+      if (positionals.length !== 1)
+        throw new UsageError('show takes one argument: a position (1 = the oldest) or a message id', 'argument');
       return { name: 'show', target: parseShowTarget(positionals[0]!) };
     }
     case 'requeue': {
@@ -69,7 +70,8 @@ export function parseDlqArgs(argv: string[]): DlqCommand {
       return { name: 'purge', confirm: values.confirm };
     }
     default:
-      if (first.startsWith('-')) throw new UsageError(`give the command before its flags: ${COMMANDS.join(', ')} (got ${first})`, 'argument');
+      if (first.startsWith('-'))
+        throw new UsageError(`give the command before its flags: ${COMMANDS.join(', ')} (got ${first})`, 'argument');
       throw new UsageError(`unknown command '${first}': use one of ${COMMANDS.join(', ')}`, 'argument');
   }
 }

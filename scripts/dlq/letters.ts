@@ -113,8 +113,7 @@ export function matchesReasons(view: LetterView, reasons: readonly string[]): bo
 }
 
 export type RequeuePlan =
-  | { ok: true; routingKey: string; options: Options.Publish }
-  | { ok: false; problem: 'no-routing-key'; detail: string };
+  { ok: true; routingKey: string; options: Options.Publish } | { ok: false; problem: 'no-routing-key'; detail: string };
 
 /**
  * The publish that puts a dead letter back on the events exchange. The properties are the letter's

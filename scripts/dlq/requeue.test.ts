@@ -34,7 +34,9 @@ function publisher() {
   const port: RequeuePublisher = {
     ready: async () => !stopped,
     publish: (key, _content, options) =>
-      new Promise<void>((resolve, reject) => published.push({ key, options, settle: (ok) => (ok ? resolve() : reject(new Error('nacked'))) })),
+      new Promise<void>((resolve, reject) =>
+        published.push({ key, options, settle: (ok) => (ok ? resolve() : reject(new Error('nacked'))) }),
+      ),
     stop: async () => {
       stopped = true;
     },

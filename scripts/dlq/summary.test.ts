@@ -33,7 +33,9 @@ describe('list summary', () => {
     expect(summary.reasons[2]!.stages).toEqual({ builder: 1 });
     const text = renderList(summary);
     expect(text).toContain('q.dlq: 6 dead letters');
-    expect(text).toMatch(/ {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_1 {2}2026-12-02T04:00:01.000Z {2}dialog.update.tnt_1\n {11}detail 1\n {4}last  #5 {2}evt_5/);
+    expect(text).toMatch(
+      / {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_1 {2}2026-12-02T04:00:01.000Z {2}dialog.update.tnt_1\n {11}detail 1\n {4}last  #5 {2}evt_5/,
+    );
     // One letter of a reason: no "last" line.
     expect(text).toMatch(/unbuildable: 1 {2}\(builder 1\)\n {4}first #4[^\n]*\n[^\n]*detail 4\n?$/);
   });
@@ -73,7 +75,14 @@ describe('show', () => {
 describe('requeue report', () => {
   it('says what was requeued and kept, and why a run stopped', () => {
     const counts = { ...emptyCounts(), seen: 5, requeued: 2, kept: 2, failed: 1, byReason: { schema: 3 } };
-    const text = renderRequeue({ queue: 'q.dlq', exchange: 'ev', dryRun: false, counts, reasonsSeen: ['schema'], stoppedBy: 'requeue not confirmed: nack' });
+    const text = renderRequeue({
+      queue: 'q.dlq',
+      exchange: 'ev',
+      dryRun: false,
+      counts,
+      reasonsSeen: ['schema'],
+      stoppedBy: 'requeue not confirmed: nack',
+    });
     expect(text).toBe(
       'q.dlq: looked at 5, requeued 2 to ev (schema 3), kept 2 in the DLQ\n' +
         '  1 not confirmed by the broker: left in the DLQ\n' +
@@ -83,7 +92,14 @@ describe('requeue report', () => {
 
   it('names the reasons present when a filter matched nothing, and marks a dry run', () => {
     const counts = { ...emptyCounts(), seen: 2, kept: 2 };
-    const text = renderRequeue({ queue: 'q.dlq', exchange: 'ev', dryRun: true, counts, reasonsSeen: ['not-json', 'schema'], stoppedBy: undefined });
+    const text = renderRequeue({
+      queue: 'q.dlq',
+      exchange: 'ev',
+      dryRun: true,
+      counts,
+      reasonsSeen: ['not-json', 'schema'],
+      stoppedBy: undefined,
+    });
     expect(text).toContain('would requeue 0');
     expect(text).toContain('reasons in the queue: not-json, schema');
     expect(text).toContain('dry run: nothing was changed');

@@ -155,7 +155,8 @@ export function renderRequeue(r: RequeueReport): string {
   ];
   if (c.unroutable > 0) lines.push(`  ${c.unroutable} matched but have no original routing key: left in the DLQ (see: pnpm dlq show)`);
   if (c.failed > 0) lines.push(`  ${c.failed} not confirmed by the broker: left in the DLQ`);
-  if (c.duplicated > 0) lines.push(`  ${c.duplicated} requeued but still in the DLQ (its channel closed before the ack): requeue them again only if needed`);
+  if (c.duplicated > 0)
+    lines.push(`  ${c.duplicated} requeued but still in the DLQ (its channel closed before the ack): requeue them again only if needed`);
   if (r.stoppedBy) lines.push(`  stopped: ${r.stoppedBy}`);
   if (c.requeued === 0 && c.seen > 0 && r.reasonsSeen.length > 0) lines.push(`  reasons in the queue: ${r.reasonsSeen.join(', ')}`);
   if (r.dryRun) lines.push('  dry run: nothing was changed');

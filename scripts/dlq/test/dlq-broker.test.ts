@@ -37,7 +37,9 @@ describe('list', () => {
     expect(first.stderr).toBe('');
     expect(second.stdout).toBe(first.stdout);
     expect(first.stdout).toContain(`${fx.dlq}: 6 dead letters`);
-    expect(first.stdout).toMatch(/ {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_13 [^\n]*dialog\.update\.tnt_13\n {11}detail of 13\n {4}last  #5 {2}evt_17 /);
+    expect(first.stdout).toMatch(
+      / {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_13 [^\n]*dialog\.update\.tnt_13\n {11}detail of 13\n {4}last  #5 {2}evt_17 /,
+    );
     expect(first.stdout).toMatch(/ {2}not-json: 2 {2}\(router 2\)\n {4}first #2 {2}evt_14 [^\n]*\n[^\n]*\n {4}last  #6 {2}evt_18 /);
     expect(first.stdout).toMatch(/ {2}unbuildable: 1 {2}\(builder 1\)\n {4}first #4 {2}evt_16 /);
 
@@ -48,7 +50,12 @@ describe('list', () => {
     const strip = (m: StoredMessage) => ({
       ...identity(m),
       content: undefined,
-      headers: { ...m.headers, 'x-chat3-dead-lettered-at': undefined, 'x-chat3-original-routing-key': undefined, 'x-chat3-dead-letter-detail': undefined },
+      headers: {
+        ...m.headers,
+        'x-chat3-dead-lettered-at': undefined,
+        'x-chat3-original-routing-key': undefined,
+        'x-chat3-dead-letter-detail': undefined,
+      },
       properties: { ...m.properties, messageId: undefined, timestamp: undefined },
     });
     expect(after.map(strip)).toEqual(seeded.map(strip));
@@ -68,19 +75,27 @@ describe('list', () => {
     expect(await fx.run(['list'])).toEqual({ code: 0, stdout: `${fx.dlq}: 0 dead letters\n`, stderr: '' });
     const missing = await fx.run(['list'], { BUILDER_QUEUE: 'no-such-builder-queue-for-dlq-test' });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe('dlq: queue no-such-builder-queue-for-dlq-test.dlq does not exist (check BUILDER_QUEUE; the builder declares it on start)\n');
+    expect(missing.stderr).toBe(
+      'dlq: queue no-such-builder-queue-for-dlq-test.dlq does not exist (check BUILDER_QUEUE; the builder declares it on start)\n',
+    );
   });
 });
 
 describe('show', () => {
   it('prints one letter by position or id, with headers and the body, and changes nothing', async () => {
-    await fx.seed([{ reason: 'schema' }, { reason: 'not-json', body: '{"this is": not json' }, { reason: 'unbuildable', messageId: 'amqp-id-3' }]);
+    await fx.seed([
+      { reason: 'schema' },
+      { reason: 'not-json', body: '{"this is": not json' },
+      { reason: 'unbuildable', messageId: 'amqp-id-3' },
+    ]);
     const byPosition = await fx.run(['show', '1']);
     expect(byPosition.code).toBe(0);
     expect(byPosition.stdout).toContain(`${fx.dlq} #1\nproperties:\n`);
     expect(byPosition.stdout).toContain('  x-chat3-dead-letter-reason: schema\n');
     expect(byPosition.stdout).toContain('  x-chat3-original-routing-key: dialog.update.tnt_1\n');
-    expect(byPosition.stdout).toMatch(/body \(\d+ bytes, JSON\):\n\{\n {2}"eventId": "evt_1",\n {2}"tenantId": "tnt_test",\n {2}"n": 1\n\}\n$/);
+    expect(byPosition.stdout).toMatch(
+      /body \(\d+ bytes, JSON\):\n\{\n {2}"eventId": "evt_1",\n {2}"tenantId": "tnt_test",\n {2}"n": 1\n\}\n$/,
+    );
 
     expect((await fx.run(['show', '2'])).stdout).toContain('body (20 bytes, not JSON):\n{"this is": not json\n');
     expect((await fx.run(['show', 'amqp-id-3'])).stdout).toContain(`${fx.dlq} #3\n`);
@@ -96,7 +111,12 @@ describe('requeue', () => {
   it('puts every letter back on the events exchange with its routing key and a requeue count, then removes it', async () => {
     await fx.seed([
       { reason: 'schema', routingKey: 'message.create.tnt_a', headers: { 'x-producer': 'api' } },
-      { reason: 'unbuildable', stage: 'builder', routingKey: 'dialog.update.tnt_b', headers: { 'x-chat3-routing-key': 'dialog.update.tnt_b', 'x-chat3-requeue-count': 2 } },
+      {
+        reason: 'unbuildable',
+        stage: 'builder',
+        routingKey: 'dialog.update.tnt_b',
+        headers: { 'x-chat3-routing-key': 'dialog.update.tnt_b', 'x-chat3-requeue-count': 2 },
+      },
       { reason: 'not-json', body: '{"this is": not json' },
     ]);
     const { code, stdout, stderr } = await fx.run(['requeue']);
@@ -114,7 +134,12 @@ describe('requeue', () => {
     ]);
     expect(JSON.parse(intake[0]!.content)).toEqual({ eventId: 'evt_1', tenantId: 'tnt_test', n: 1 });
     expect(intake[2]!.content).toBe('{"this is": not json');
-    expect(intake[0]!.properties).toMatchObject({ contentType: 'application/json', messageId: 'm-1', timestamp: 1_764_000_001, deliveryMode: 2 });
+    expect(intake[0]!.properties).toMatchObject({
+      contentType: 'application/json',
+      messageId: 'm-1',
+      timestamp: 1_764_000_001,
+      deliveryMode: 2,
+    });
   });
 
   it('requeues only the reasons asked for, at most --limit, and leaves the others in place and in order', async () => {
@@ -150,7 +175,9 @@ describe('requeue', () => {
     await fx.seed(['schema', 'not-json', 'schema'].map((reason) => ({ reason })));
     const { code, stdout } = await fx.run(['requeue', '--dry-run', '--reason', 'schema']);
     expect(code).toBe(0);
-    expect(stdout).toBe(`${fx.dlq}: looked at 3, would requeue 2 to ${fx.exchange} (schema 2), kept 1 in the DLQ\n  dry run: nothing was changed\n`);
+    expect(stdout).toBe(
+      `${fx.dlq}: looked at 3, would requeue 2 to ${fx.exchange} (schema 2), kept 1 in the DLQ\n  dry run: nothing was changed\n`,
+    );
     expect(await fx.depth(fx.topology.intakeQueue)).toBe(0);
     const after = await fx.drain(fx.dlq);
     expect(after.map((m) => m.headers['x-chat3-dead-letter-reason'])).toEqual(before.map((m) => m.headers['x-chat3-dead-letter-reason']));
@@ -163,7 +190,9 @@ describe('requeue', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('looked at 500, requeued 500');
     expect(await fx.depth(fx.dlq)).toBe(0);
-    expect((await fx.drain(fx.topology.intakeQueue)).map((m) => JSON.parse(m.content).n)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect((await fx.drain(fx.topology.intakeQueue)).map((m) => JSON.parse(m.content).n)).toEqual(
+      Array.from({ length: 500 }, (_, i) => i + 1),
+    );
   });
 
   it('leaves every letter in the DLQ when the broker nacks the requeues', async () => {

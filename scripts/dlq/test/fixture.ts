@@ -51,9 +51,18 @@ export async function createDlqFixture() {
       const original = {
         content,
         fields: { routingKey: spec.routingKey ?? `dialog.update.tnt_${seq}` },
-        properties: { contentType: 'application/json', messageId: spec.messageId ?? `m-${seq}`, timestamp: 1_764_000_000 + seq, headers: spec.headers ?? {} },
+        properties: {
+          contentType: 'application/json',
+          messageId: spec.messageId ?? `m-${seq}`,
+          timestamp: 1_764_000_000 + seq,
+          headers: spec.headers ?? {},
+        },
       } as unknown as Message;
-      const options = deadLetterOptions(original, { reason: spec.reason, detail: `detail of ${seq}`, stage: spec.stage ?? 'router' }, Date.now());
+      const options = deadLetterOptions(
+        original,
+        { reason: spec.reason, detail: `detail of ${seq}`, stage: spec.stage ?? 'router' },
+        Date.now(),
+      );
       await new Promise<void>((resolve, reject) =>
         broker.channel.publish(topology.deadLetterExchange, '', content, options, (err) => (err ? reject(err) : resolve())),
       );
@@ -123,7 +132,20 @@ export async function createDlqFixture() {
     await broker.close();
   }
 
-  return { broker, exchange, queue, topology, dlq: topology.deadLetterQueue, seed, drain, depth, run, declareExchange, declareQueue, cleanUp };
+  return {
+    broker,
+    exchange,
+    queue,
+    topology,
+    dlq: topology.deadLetterQueue,
+    seed,
+    drain,
+    depth,
+    run,
+    declareExchange,
+    declareQueue,
+    cleanUp,
+  };
 }
 
 export type DlqFixture = Awaited<ReturnType<typeof createDlqFixture>>;
