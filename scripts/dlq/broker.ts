@@ -24,7 +24,9 @@ import { UsageError } from '../cli/errors';
 import { createReturnTracker, type RequeuePublisher } from './requeue';
 
 export async function connectBroker(url: string): Promise<ChannelModel> {
-  const model = await amqplib.connect(url, { clientProperties: { connection_name: 'chat3-dlq' } });
+  // noDelay: each letter is a small ack followed by a `basic.get`; with Nagle on, the get waits for the
+  // server's delayed TCP ack of the ack (~40 ms a letter). Off, a requeue runs several times faster.
+  const model = await amqplib.connect(url, { clientProperties: { connection_name: 'chat3-dlq' }, noDelay: true });
   // Errors surface through the operations that fail; an 'error' without a listener would crash.
   model.on('error', () => undefined);
   return model;

@@ -2,8 +2,9 @@
  * `pnpm dlq` as a process (the real entry, scripts/dlq.ts): exit codes, one-line errors without a
  * stack trace, no credentials in the output.
  */
-import { execFile } from 'node:child_process';
-import { repoRoot } from '@chat3/testkit';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { repoRoot, waitFor } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDlqFixture, type DlqFixture } from './fixture';
 
@@ -97,5 +98,40 @@ describe('pnpm dlq as a process', () => {
     expect(requeued.stderr).toBe('requeue: 2/2, requeued 1, kept 1\n');
     expect(await fx.depth(fx.dlq)).toBe(1);
     expect(await fx.depth(fx.topology.intakeQueue)).toBe(1);
+  });
+
+  it('SIGINT during a requeue settles what is in flight: every letter is requeued or still in the DLQ, once', async () => {
+    await fx.drain(fx.dlq);
+    await fx.drain(fx.topology.intakeQueue);
+    const total = 3_000;
+    await fx.seed(Array.from({ length: total }, () => ({ reason: 'schema' })));
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/dlq.ts', 'requeue'], {
+      cwd: repoRoot,
+      env: { ...process.env, RABBITMQ_EVENTS_EXCHANGE: fx.exchange, BUILDER_QUEUE: fx.queue },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(proc, 'close') as Promise<[number | null]>;
+    try {
+      // The first requeued letters reached the intake queue: the requeue is under way.
+      await waitFor(async () => (await fx.depth(fx.topology.intakeQueue)) > 0, {
+        timeoutMs: 60_000,
+        message: `requeues started (output: ${output})`,
+      });
+      proc.kill('SIGINT');
+      const [code] = await exited;
+      expect(code, output).toBe(1);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+    expect(output).toMatch(/stopped: interrupted/);
+    const requeued = (await fx.drain(fx.topology.intakeQueue)).map((m) => JSON.parse(m.content).n as number);
+    const left = (await fx.drain(fx.dlq)).map((m) => JSON.parse(m.content).n as number);
+    expect(requeued.length).toBeGreaterThan(0);
+    expect(left.length).toBeGreaterThan(0);
+    // Requeued ones are the oldest, in order; the rest kept their order in the DLQ; none lost or doubled.
+    expect([...requeued, ...left]).toEqual(Array.from({ length: total }, (_, i) => i + 1 + (requeued[0]! - 1)));
   });
 });

@@ -45,6 +45,8 @@ export async function createDlqFixture() {
   /** Publishes letters to the DLX as the builder would and waits until the DLQ holds them all. */
   async function seed(specs: LetterSpec[]): Promise<void> {
     const before = (await broker.channel.checkQueue(topology.deadLetterQueue)).messageCount;
+    // Published back to back on one channel (so in order), confirms awaited together.
+    const confirms: Array<Promise<void>> = [];
     for (const spec of specs) {
       seq += 1;
       const content = Buffer.from(spec.body ?? JSON.stringify({ eventId: `evt_${seq}`, tenantId: 'tnt_test', n: seq }));
@@ -63,28 +65,43 @@ export async function createDlqFixture() {
         { reason: spec.reason, detail: `detail of ${seq}`, stage: spec.stage ?? 'router' },
         Date.now(),
       );
-      await new Promise<void>((resolve, reject) =>
-        broker.channel.publish(topology.deadLetterExchange, '', content, options, (err) => (err ? reject(err) : resolve())),
+      confirms.push(
+        new Promise<void>((resolve, reject) =>
+          broker.channel.publish(topology.deadLetterExchange, '', content, options, (err) => (err ? reject(err) : resolve())),
+        ),
       );
     }
+    await Promise.all(confirms);
     await waitFor(async () => (await broker.channel.checkQueue(topology.deadLetterQueue)).messageCount === before + specs.length, {
-      timeoutMs: 10_000,
+      timeoutMs: 30_000,
       message: `${specs.length} letters in ${topology.deadLetterQueue}`,
     });
   }
 
-  /** Takes every message out of a queue (get + ack), oldest first. */
+  /**
+   * Takes every message out of a queue, oldest first: a consumer without acks until the count the queue
+   * held (one `basic.get` + ack per message is ~50 ms each on the busy CI machine).
+   */
   async function drain(name: string): Promise<StoredMessage[]> {
     const ch = await broker.connection.createChannel();
     const out: StoredMessage[] = [];
     try {
-      for (;;) {
-        const msg = await ch.get(name, { noAck: false });
-        if (msg === false) break;
-        const { headers, ...properties } = msg.properties;
-        out.push({ content: msg.content.toString('utf8'), routingKey: msg.fields.routingKey, headers: { ...headers }, properties });
-        ch.ack(msg);
-      }
+      const { messageCount } = await ch.checkQueue(name);
+      if (messageCount === 0) return out;
+      const { consumerTag } = await ch.consume(
+        name,
+        (msg) => {
+          if (!msg) return;
+          const { headers, ...properties } = msg.properties;
+          out.push({ content: msg.content.toString('utf8'), routingKey: msg.fields.routingKey, headers: { ...headers }, properties });
+        },
+        { noAck: true },
+      );
+      await waitFor(() => out.length >= messageCount, {
+        timeoutMs: 30_000,
+        message: `${messageCount} messages from ${name} (have ${out.length})`,
+      });
+      await ch.cancel(consumerTag);
     } finally {
       await ch.close();
     }
