@@ -139,6 +139,29 @@ describe('requeue loop', () => {
   });
 });
 
+describe('requeue loop when the DLQ fails', () => {
+  it('settles the requeues in flight and reports, when reading the DLQ fails', async () => {
+    const list = letters(['schema']);
+    let calls = 0;
+    const acked: RawLetter[] = [];
+    const src = {
+      next: async () => {
+        calls += 1;
+        if (calls === 1) return list[0];
+        throw new Error('channel closed');
+      },
+      ack: (msg: RawLetter) => (acked.push(msg), true),
+    };
+    const pub = publisher();
+    const run = requeueLetters({ source: src, publisher: pub.port, reasons: [], limit: undefined, dryRun: false });
+    await tick();
+    pub.published[0]!.settle(true);
+    const result = await run;
+    expect(acked).toEqual([list[0]]);
+    expect(result).toMatchObject({ stoppedBy: 'reading the DLQ failed: channel closed', counts: { requeued: 1 } });
+  });
+});
+
 describe('return tracker', () => {
   it('marks the publish a basic.return belongs to', () => {
     const t = createReturnTracker();

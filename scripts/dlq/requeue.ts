@@ -73,7 +73,14 @@ export async function requeueLetters<M extends RawLetter>(options: RequeueOption
       break;
     }
     if (limit !== undefined && selected >= limit) break;
-    const msg = await source.next();
+    let msg: M | undefined;
+    try {
+      msg = await source.next();
+    } catch (err) {
+      // The browse channel or the queue went away: what is in flight still settles below.
+      stoppedBy = `reading the DLQ failed: ${errorMessage(err)}`;
+      break;
+    }
     if (!msg) break;
     counts.seen += 1;
     const view = viewLetter(msg, counts.seen);
