@@ -34,7 +34,7 @@ describe('list summary', () => {
     const text = renderList(summary);
     expect(text).toContain('q.dlq: 6 dead letters');
     expect(text).toMatch(
-      / {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_1 {2}2026-12-02T04:00:01.000Z {2}dialog.update.tnt_1\n {11}detail 1\n {4}last  #5 {2}evt_5/,
+      / {2}schema: 3 {2}\(router 3\)\n {4}first #1 {2}evt_1 \(messageId m-1\) {2}2026-12-02T04:00:01.000Z {2}dialog.update.tnt_1\n {11}detail 1\n {4}last  #5 {2}evt_5 \(messageId m-5\)/,
     );
     // One letter of a reason: no "last" line.
     expect(text).toMatch(/unbuildable: 1 {2}\(builder 1\)\n {4}first #4[^\n]*\n[^\n]*detail 4\n?$/);

@@ -57,7 +57,11 @@ export function excerpt(text: string | undefined, max = 100): string {
 }
 
 function letterLine(label: string, v: LetterView): string {
-  const id = v.eventId ?? v.messageId ?? '(no id)';
+  // The eventId, and the AMQP messageId when the producer set a different one.
+  const id =
+    v.eventId && v.messageId && v.messageId !== v.eventId
+      ? `${v.eventId} (messageId ${v.messageId})`
+      : (v.eventId ?? (v.messageId ? `messageId ${v.messageId}` : '(no id)'));
   const requeued = v.requeueCount > 0 ? `  requeued ${v.requeueCount}×` : '';
   return `    ${label} #${v.position}  ${id}  ${v.deadLetteredAt ?? '(no time)'}  ${v.originalRoutingKey ?? '(no routing key)'}${requeued}\n           ${excerpt(v.detail)}`;
 }
