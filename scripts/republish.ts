@@ -11,20 +11,12 @@
  * Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted (resume it with --resume).
  */
 import { readFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
 import { MongoClient, type Collection } from 'mongodb';
 import { redactUrl, sleep } from '@chat3/runtime';
-import { parseReplayArgs, USAGE, UsageError, type ReplayCommand } from './replay/args';
-import {
-  dryRun,
-  listReplays,
-  ReplayError,
-  resumeReplay,
-  runReplay,
-  startReplay,
-  type ReplayProgress,
-  type ReplayRecord,
-} from './replay/replay';
+import { describeFailure, UsageError } from './cli/errors';
+import { createProgress } from './cli/progress';
+import { parseReplayArgs, USAGE, type ReplayCommand } from './replay/args';
+import { dryRun, listReplays, resumeReplay, runReplay, startReplay, type ReplayRecord } from './replay/replay';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -97,9 +89,10 @@ process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 async function replayWithProgress(updates: Collection, replays: Collection<ReplayRecord>, record: ReplayRecord): Promise<number> {
   say(`replay ${record._id}: ${record.selected - record.done} Updates to put back at ${record.rate}/s (${record.done} done before)`);
   replaying = record._id;
-  const progress = progressReporter(record);
+  const progress = createProgress({ label: `replay ${record._id}`, total: record.selected, stream: process.stderr, intervalMs: 5_000 });
   try {
-    const final = await runReplay({ updates, replays, signal: stop.signal, onProgress: progress.update, sleep }, record);
+    const onProgress = ({ done }: { done: number }) => progress.update(done, '');
+    const final = await runReplay({ updates, replays, signal: stop.signal, onProgress, sleep }, record);
     progress.stop();
     say(`replay ${final._id}: ${final.status}, ${final.done} of ${final.selected} put back`);
     process.stdout.write(`${JSON.stringify({ replayId: final._id, status: final.status, done: final.done, selected: final.selected })}\n`);
@@ -110,48 +103,19 @@ async function replayWithProgress(updates: Collection, replays: Collection<Repla
   }
 }
 
-/** A bar with count, rate and ETA on a terminal; a plain line every 5 s otherwise (logs, CI). */
-function progressReporter(record: ReplayRecord): { update: (p: ReplayProgress) => void; stop: () => void } {
-  if (process.stderr.isTTY) {
-    const bar = new SingleBar({
-      stream: process.stderr,
-      format: 'replay {bar} {value}/{total} | {rate}/s | ETA {eta_formatted}',
-      hideCursor: true,
-    });
-    const started = { at: Date.now(), done: record.done };
-    bar.start(record.selected, record.done, { rate: 0 });
-    return {
-      update: ({ done, total }) => {
-        const rate = Math.round(((done - started.done) / Math.max(1, Date.now() - started.at)) * 1000);
-        bar.setTotal(Math.max(total, done));
-        bar.update(done, { rate });
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  let lastAt = 0;
-  return {
-    update: ({ done, total }) => {
-      if (Date.now() - lastAt < 5_000 && done < total) return;
-      lastAt = Date.now();
-      say(`replay ${record._id}: ${done}/${total}`);
-    },
-    stop: () => undefined,
-  };
-}
-
 let command: ReplayCommand;
 try {
   command = parseReplayArgs(process.argv.slice(2), { env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
 } catch (err) {
-  say(`republish: ${(err as Error).message} (see --help)`);
-  process.exit(2);
+  const { code, line } = describeFailure('republish', err);
+  say(line);
+  process.exit(code);
 }
 main(command).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const usage = err instanceof UsageError || err instanceof ReplayError;
-    say(`republish: ${redactUrl(err instanceof Error ? err.message : String(err))}`);
-    process.exit(usage ? 2 : 1);
+    const { code, line } = describeFailure('republish', err);
+    say(line);
+    process.exit(code);
   },
 );

@@ -4,8 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { UPDATE_TYPES, type UpdateType } from '@chat3/core';
+import { UsageError } from '../cli/errors';
 
-export class UsageError extends Error {}
+export { UsageError };
+
+/** Everything this module rejects is about the command line: the message points at --help. */
+const argumentError = (message: string) => new UsageError(message, 'argument');
 
 /** What a replay selects. Stored on the replay record as given, so `--resume` rebuilds the same query. */
 export interface ReplayFilter {
@@ -91,7 +95,7 @@ export function parseReplayArgs(argv: string[], context: ParseContext): ReplayCo
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
     // node's messages name the flag; keep their first line, not the hints about "--" after it.
-    throw new UsageError((err as Error).message.split('\n')[0]!.split('. To specify')[0]!);
+    throw argumentError((err as Error).message.split('\n')[0]!.split('. To specify')[0]!);
   }
   if (values.help) return { kind: 'help' };
 
@@ -109,7 +113,7 @@ export function parseReplayArgs(argv: string[], context: ParseContext): ReplayCo
   }
 
   if (given.length === 0) {
-    throw new UsageError('refusing to re-publish everything: give at least one filter (--tenant, --user, --since, --parked, … see --help)');
+    throw argumentError('refusing to re-publish everything: give at least one filter (--tenant, --user, --since, --parked, …)');
   }
   const filter = replayFilter(values, context);
   const limit = values.limit === undefined ? undefined : integer('limit', values.limit);
@@ -127,13 +131,13 @@ function replayFilter(values: Record<string, string | boolean | undefined>, cont
   if (values['update-type'] !== undefined) {
     const type = values['update-type'] as string;
     if (!Object.hasOwn(UPDATE_TYPES, type))
-      throw new UsageError(`--update-type must be one of ${Object.keys(UPDATE_TYPES).join(', ')}; got ${type}`);
+      throw argumentError(`--update-type must be one of ${Object.keys(UPDATE_TYPES).join(', ')}; got ${type}`);
     filter.updateType = type as UpdateType;
   }
   if (values.since !== undefined) filter.since = time('since', values.since as string);
   if (values.until !== undefined) filter.until = time('until', values.until as string);
   if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
-    throw new UsageError('--since must be before --until');
+    throw argumentError('--since must be before --until');
   }
   if (values['ids-file'] !== undefined) filter.ids = idsFrom(values['ids-file'] as string, context);
   if (values.parked) filter.parked = true;
@@ -145,36 +149,35 @@ function idsFrom(path: string, context: ParseContext): string[] {
   try {
     content = context.readFile(path);
   } catch (err) {
-    throw new UsageError(`--ids-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw argumentError(`--ids-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const ids: string[] = [];
   content.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') return;
-    if (!HEX_ID.test(line))
-      throw new UsageError(`--ids-file ${path}:${index + 1}: not an Update _id (24 hex digits): ${line.slice(0, 40)}`);
+    if (!HEX_ID.test(line)) throw argumentError(`--ids-file ${path}:${index + 1}: not an Update _id (24 hex digits): ${line.slice(0, 40)}`);
     ids.push(line.toLowerCase());
   });
-  if (ids.length === 0) throw new UsageError(`--ids-file ${path}: no ids in it`);
+  if (ids.length === 0) throw argumentError(`--ids-file ${path}: no ids in it`);
   return [...new Set(ids)];
 }
 
 function refuseWith(mode: string, values: Record<string, unknown>, flags: readonly string[]): void {
   const clash = flags.find((flag) => values[flag] !== undefined);
-  if (clash) throw new UsageError(`${mode} does not take --${clash}`);
+  if (clash) throw argumentError(`${mode} does not take --${clash}`);
 }
 
 function text(flag: string, value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
   const s = String(value);
-  if (s.trim() === '' || /[\u0000-\u001f\u007f]/.test(s)) throw new UsageError(`--${flag} must be a non-empty printable string`);
+  if (s.trim() === '' || /[\u0000-\u001f\u007f]/.test(s)) throw argumentError(`--${flag} must be a non-empty printable string`);
   return s;
 }
 
 function number(flag: string, raw: string | boolean | undefined, { min, max }: { min: number; max: number }): number {
   const n = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a positive number up to ${max}; got ${String(raw)}`);
+    throw argumentError(`--${flag} must be a positive number up to ${max}; got ${String(raw)}`);
   }
   return n;
 }
@@ -182,7 +185,7 @@ function number(flag: string, raw: string | boolean | undefined, { min, max }: {
 function integer(flag: string, raw: string | boolean | undefined): number {
   const n = Number(raw);
   if (typeof raw !== 'string' || !/^\d+$/.test(raw) || n < 1 || !Number.isSafeInteger(n)) {
-    throw new UsageError(`--${flag} must be a whole number ≥ 1; got ${String(raw)}`);
+    throw argumentError(`--${flag} must be a whole number ≥ 1; got ${String(raw)}`);
   }
   return n;
 }
@@ -190,6 +193,6 @@ function integer(flag: string, raw: string | boolean | undefined): number {
 /** ISO 8601 or epoch milliseconds. */
 export function time(flag: string, raw: string): number {
   const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) throw new UsageError(`--${flag} must be an ISO 8601 time or epoch milliseconds; got ${raw}`);
+  if (!Number.isFinite(ms)) throw argumentError(`--${flag} must be an ISO 8601 time or epoch milliseconds; got ${raw}`);
   return ms;
 }

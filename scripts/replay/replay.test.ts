@@ -154,7 +154,7 @@ describe('replay', () => {
       const bad = await cli(args, {});
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
-      expect(bad.stderr).toMatch(/^republish: .*\(see --help\)\n$/);
+      expect(bad.stderr).toMatch(/^republish: .*\(see: pnpm republish --help\)\n$/);
       expect(bad.stderr).not.toMatch(/\n\s+at /);
     }
     const noUri = await cli(['--user', 'u'], { MONGODB_URI: '' });

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
+import { UsageError } from '../cli/errors';
 import type { ReplayFilter } from './args';
 
 export type ReplayStatus = 'running' | 'interrupted' | 'failed' | 'done';
@@ -193,7 +194,8 @@ export async function resumeReplay(
   return taken;
 }
 
-export class ReplayError extends Error {}
+/** A replay that cannot be resumed as asked: a usage error (exit 2). */
+export class ReplayError extends UsageError {}
 
 /**
  * Puts Updates back chunk by chunk until the selection or the limit is exhausted, the signal aborts or a
