@@ -67,7 +67,12 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
   for (const field of DELIVERED_FIELDS) body[field] = doc[field];
   // Only stats Updates number their emissions; 0 elsewhere means nothing to a client.
   if (!body.statsVersion) delete body.statsVersion;
-  const headers: WireMessage['options']['headers'] = { tenantId: doc.tenantId, userId: doc.userId, eventType: doc.eventType, eventId: doc.eventId };
+  const headers: WireMessage['options']['headers'] = {
+    tenantId: doc.tenantId,
+    userId: doc.userId,
+    eventType: doc.eventType,
+    eventId: doc.eventId,
+  };
   if (doc.seq !== undefined) headers['x-chat3-seq'] = doc.seq;
   else delete body.seq;
   return {
