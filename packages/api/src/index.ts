@@ -6,3 +6,4 @@ export * from './metrics';
 export * from './readiness';
 export * from './request-params';
 export * from './server';
+export * from './memory-store';

@@ -49,7 +49,7 @@ const integerParam = (name: string, def: number, min: number, max: number) =>
     .string({ error: `${name} must be given once` })
     .regex(/^[0-9]+$/, `${name} must be an integer ≥ ${min}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `${name} must be ≥ ${min}`).max(max, `${name} must be ≤ ${max}`))
+    .pipe(z.number().min(min, `${name} must be ≥ ${min}`).max(max, `${name} must be ≤ ${max}`))
     .optional()
     .transform((v) => v ?? def);
 
