@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeGapRecovery, type GapDemoResult } from './gap-recovery';
 
-const base: GapDemoResult = { userId: 'maxim', queueName: 'user_maxim_updates', delivered: [], unsequenced: 0, dropped: undefined, errors: [], position: 0 };
+const base: GapDemoResult = {
+  userId: 'maxim',
+  queueName: 'user_maxim_updates',
+  delivered: [],
+  unsequenced: 0,
+  dropped: undefined,
+  errors: [],
+  position: 0,
+};
 const run = (sources: Array<'queue' | 'api'>, over: Partial<GapDemoResult> = {}): GapDemoResult => ({
   ...base,
   delivered: sources.map((source, i) => ({ seq: i + 1, source })),
@@ -24,7 +32,12 @@ describe('summarizeGapRecovery', () => {
   });
 
   it('fails on out-of-order delivery', () => {
-    const r = run(['queue', 'queue'], { delivered: [{ seq: 2, source: 'queue' }, { seq: 1, source: 'queue' }] });
+    const r = run(['queue', 'queue'], {
+      delivered: [
+        { seq: 2, source: 'queue' },
+        { seq: 1, source: 'queue' },
+      ],
+    });
     expect(summarizeGapRecovery(r, 2).problem).toMatch(/out of order/);
   });
 

@@ -74,6 +74,11 @@ export interface UpdatesClientOptions {
   scope?: RoutingKeyScope;
   tenantId: string;
   userId: string;
+  /**
+   * Scope `tenant` only: bind the tenant queue with the seed binding too, while builders move from
+   * `seed` to `tenant` (README, Tenant isolation). Other tenants' Updates it lets in are dropped.
+   */
+  alsoBindSeed?: boolean;
   /** The user type in the routing keys (`user`, `bot`, …); default `user`. */
   userType?: string;
   /** The seq the app last handled (0: from the beginning), or `latest` to skip history. */
@@ -131,6 +136,7 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
   const address = { ...recipient, userType: options.userType ?? 'user' };
   const queue = queueNameFor(scope, recipient);
   const binding = bindingKeyFor(scope, address);
+  const bindings = scope === 'tenant' && options.alsoBindSeed ? [binding, bindingKeyFor('seed', address)] : [binding];
   const prefetch = options.prefetch ?? 100;
   const pageSize = options.pageSize ?? 100;
   const handlerAttempts = options.handlerAttempts ?? 5;
@@ -184,7 +190,7 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
     setup: async (ch) => {
       await ch.prefetch(prefetch);
       await ch.assertQueue(queue, { durable: true, arguments: { 'x-message-ttl': SEED_QUEUE_TTL_MS } });
-      await ch.bindQueue(queue, exchange, binding);
+      for (const key of bindings) await ch.bindQueue(queue, exchange, key);
       const reply = await ch.consume(queue, (msg) => onMessage(ch, msg));
       consumerTag = reply.consumerTag;
     },
@@ -378,7 +384,7 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
     if (failure) throw failure;
     if (stopping) return;
     loop = run().catch((err: unknown) => fail(err as Error));
-    logger.info({ scope, binding, fromSeq: from }, 'updates client subscribed');
+    logger.info({ scope, bindings, fromSeq: from }, 'updates client subscribed');
   }
 
   function stop(): Promise<void> {

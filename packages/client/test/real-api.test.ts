@@ -75,6 +75,11 @@ describe('the updates client with the real catch-up API', () => {
     expect(received.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(received[2]!.source).toBe('api');
     expect(received.map((r) => r.id)).toEqual(docs.map((d) => d._id.toHexString()));
+    // A last Update through the queue: once it is delivered, every earlier copy was settled (FIFO).
+    const last = makeUpdate(TENANT, user, 6);
+    await fixture.insert([last]);
+    await publish(last);
+    await waitFor(() => (client.position === 6 ? true : undefined), { timeoutMs: 30_000, message: 'seq 6' });
     await client.stop();
     expect((await broker.channel.checkQueue(`user_${user}_updates`)).messageCount).toBe(0);
   });

@@ -89,6 +89,17 @@ function client(userId: string, over: Partial<UpdatesClientOptions> = {}) {
   return { c, received, errors };
 }
 
+/**
+ * Publishes seq `seq` (also stored in the API) last and waits until the client delivered it: the queue is
+ * FIFO on one channel, and duplicates and unsequenced messages are settled before the next delivery, so
+ * after this every message published earlier has been acked (or is held, if its turn has not come).
+ */
+async function settle(user: string, c: UpdatesClient, seq: number) {
+  stored(user, seq, seq);
+  await publish(doc(user, seq));
+  await waitFor(() => (c.position >= seq ? true : undefined), { timeoutMs: 20_000, message: `position ${seq}` });
+}
+
 const seqs = (list: Array<{ seq: number }>) => list.map((r) => r.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 async function queueDepth(queue: string) {
@@ -127,10 +138,11 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     expect(received.find((r) => r.seq === 3)!.source).toBe('api');
     expect(received.find((r) => r.seq === 1)!.source).toBe('queue');
     expect(api.requests.some((r) => r.includes('/updates?after=2&'))).toBe(true);
-    await waitFor(() => (c.status().held === 0 ? true : undefined), { timeoutMs: 5_000, message: 'nothing held' });
+    await settle(user, c, 7);
+    expect(c.status().held).toBe(0);
     await c.stop();
     expect(await queueDepth(`user_${user}_updates`)).toBe(0); // every copy was acked
-    expect(c.position).toBe(6);
+    expect(c.position).toBe(7);
   });
 
   it('resumes from a stored fromSeq through the API, holding and deduplicating what the queue brings meanwhile', async () => {
@@ -149,7 +161,10 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     await waitFor(() => (received.length >= 6 ? true : undefined), { timeoutMs: 20_000, message: 'seqs 4..9 delivered' });
     expect(seqs(received)).toEqual(range(4, 9));
     expect(received.find((r) => r.seq === 9)!.source).toBe('queue');
-    expect(api.requests.filter((r) => r.includes(`/users/${user}/updates`)).length).toBeGreaterThanOrEqual(3); // paged by 2
+    // Paged by 2 from the stored position.
+    expect(api.requests).toContain(`GET /v1/tenants/${TENANT}/users/${user}/updates?after=3&limit=2`);
+    expect(api.requests).toContain(`GET /v1/tenants/${TENANT}/users/${user}/updates?after=5&limit=2`);
+    await settle(user, c, 10);
     await c.stop();
     expect(await queueDepth(queue)).toBe(0);
   });
@@ -194,6 +209,7 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     expect(seqs(received)).toEqual([1, 2]);
     expect(errors.map((e) => e.kind).sort()).toEqual(['foreign', 'malformed', 'malformed']);
     expect(errors.find((e) => e.kind === 'foreign')!.message).toContain('tnt_other');
+    await settle(user, c, 3);
     await c.stop();
     expect(await queueDepth(`user_${user}_updates`)).toBe(0);
   });
@@ -205,6 +221,7 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     await publish(doc(user, undefined));
     await waitFor(() => (errors.length > 0 ? true : undefined), { timeoutMs: 20_000, message: 'an error' });
     expect(errors[0]!.kind).toBe('unsequenced');
+    await settle(user, c, 1);
     await c.stop();
     expect(await queueDepth(`user_${user}_updates`)).toBe(0);
   });
@@ -279,5 +296,21 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     await waitFor(() => (received.length >= 2 ? true : undefined), { timeoutMs: 20_000, message: 'two delivered' });
     expect(seqs(received)).toEqual([1, 2]);
     expect(c.status().lastError).toBeNull();
+  });
+});
+
+describe('moving from scope seed to tenant', () => {
+  it('receives both formats with alsoBindSeed, in one sequence, and drops the other tenant’s seed-format Updates', async () => {
+    const user = uniqueName('migrate').replace('.', '_');
+    const { c, received, errors } = client(user, { scope: 'tenant', alsoBindSeed: true });
+    queues.push(`tenant.${TENANT}.user.${user}.updates`);
+    await c.start();
+    await publish(doc(user, 1)); // built before the switch: seed format
+    await publish(doc(user, 1, { tenantId: 'tnt_other' })); // the seed binding lets another tenant's in
+    await publish(doc(user, 2, {}, 'tenant')); // built after the switch
+    await waitFor(() => (received.length >= 2 ? true : undefined), { timeoutMs: 20_000, message: 'two delivered' });
+    expect(seqs(received)).toEqual([1, 2]);
+    await waitFor(() => (errors.length > 0 ? true : undefined), { timeoutMs: 20_000, message: 'the foreign one reported' });
+    expect(errors.map((e) => e.kind)).toEqual(['foreign']);
   });
 });
