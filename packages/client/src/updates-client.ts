@@ -183,6 +183,11 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
     w?.();
   }
 
+  /**
+   * Channels that closed. Not `channel.current`: a new channel delivers (and its duplicates are acked)
+   * from inside its setup, before the managed channel makes it current.
+   */
+  const closed = new WeakSet<AmqpChannel>();
   const channel = createManagedChannel<AmqpChannel>({
     name: 'updates-client',
     logger,
@@ -196,6 +201,7 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
     },
     onClose: (ch) => {
       // Its unacked messages are back in the queue; the handles can no longer be acked.
+      closed.add(ch);
       state = forget(state, (m) => m.channel === ch);
       unsequenced = unsequenced.filter((u) => u.message.channel !== ch);
     },
@@ -204,7 +210,7 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
 
   function ackEach(messages: QueueMessage[]): void {
     for (const m of messages) {
-      if (m.channel !== channel.current) continue; // redelivered on the new channel; dropped there as a duplicate
+      if (closed.has(m.channel)) continue; // redelivered on the new channel; dropped there as a duplicate
       try {
         m.channel.ack(m.msg);
       } catch (err) {

@@ -5,7 +5,7 @@
  * malformed, for another tenant and without seq. Each test has its own user (and so its own queue).
  */
 import { scopedRoutingKey, toWireMessage, type RoutingKeyScope, type UpdateDocument } from '@chat3/core';
-import { createBrokerHelper, testEnv, uniqueName, waitFor, type BrokerHelper } from '@chat3/testkit';
+import { createBrokerHelper, rabbitmqctl, testEnv, uniqueName, waitFor, type BrokerHelper } from '@chat3/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUpdatesClient, type ClientError, type SequencedUpdate, type UpdatesClient, type UpdatesClientOptions } from '../src/index';
 import { startTestApi, type TestApi } from './test-api';
@@ -312,5 +312,54 @@ describe('moving from scope seed to tenant', () => {
     expect(seqs(received)).toEqual([1, 2]);
     await waitFor(() => (errors.length > 0 ? true : undefined), { timeoutMs: 20_000, message: 'the foreign one reported' });
     expect(errors.map((e) => e.kind)).toEqual(['foreign']);
+  });
+});
+
+/** Closes, from the broker's side, the connection with this client-provided name. Returns how many. */
+async function closeConnectionNamed(name: string): Promise<number> {
+  const rows = (await rabbitmqctl('list_connections', '--silent', 'pid', 'client_properties'))
+    .split('\n')
+    .map((line) => line.trim().split('\t'))
+    .filter((cols): cols is [string, string] => cols.length === 2 && cols[1]!.includes(`"${name}"`));
+  for (const [pid] of rows) await rabbitmqctl('close_connection', pid, 'closed by a chat3 SDK test');
+  return rows.length;
+}
+
+describe('a connection closed by the broker', () => {
+  it('reconnects, redelivers what was unacked, and still delivers each seq once and in order', async () => {
+    const user = uniqueName('reconnect').replace('.', '_');
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const calls: number[] = [];
+    const { c } = client(user, {
+      onUpdate: async (u) => {
+        calls.push(u.seq);
+        if (u.seq === 2) await blocked; // seq 2 is in the handler when the connection goes
+      },
+    });
+    try {
+      await c.start();
+      await waitFor(() => (c.status().mode === 'live' ? true : undefined), { timeoutMs: 20_000, message: 'live' });
+      stored(user, 1, 3);
+      for (const seq of [1, 2, 3]) await publish(doc(user, seq));
+      // The held list keeps seq 2 until its handler resolves.
+      await waitFor(() => (calls.includes(2) && c.status().held === 2 ? true : undefined), {
+        timeoutMs: 20_000,
+        message: 'seq 2 in the handler, 2 and 3 held',
+      });
+      expect(await closeConnectionNamed(`chat3-updates-client ${TENANT}/${user}`)).toBe(1);
+      await waitFor(() => (c.status().held === 0 ? true : undefined), {
+        timeoutMs: 20_000,
+        message: 'the held messages forgotten with their channel',
+      });
+      release();
+      await waitFor(() => (c.status().connected && c.position >= 2 ? true : undefined), { timeoutMs: 30_000, message: 'reconnected' });
+      await settle(user, c, 4);
+      expect(calls).toEqual([1, 2, 3, 4]);
+    } finally {
+      release(); // a handler that never returns would hold stop() too
+    }
+    await c.stop();
+    expect(await queueDepth(`user_${user}_updates`)).toBe(0);
   });
 });
