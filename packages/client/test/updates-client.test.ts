@@ -169,6 +169,16 @@ describe('the updates client over RabbitMQ and the catch-up API', () => {
     expect(await queueDepth(queue)).toBe(0);
   });
 
+  it('starts after the latest seq with fromSeq latest, skipping the history', async () => {
+    const user = uniqueName('latest').replace('.', '_');
+    stored(user, 1, 5);
+    const { c, received } = client(user, { fromSeq: 'latest' });
+    await c.start();
+    expect(c.position).toBe(5);
+    await settle(user, c, 6);
+    expect(seqs(received)).toEqual([6]);
+  });
+
   it('calls onResync when the API answers tooLong and continues after the reloaded state', async () => {
     const user = uniqueName('resync').replace('.', '_');
     stored(user, 1, 10);
