@@ -1,4 +1,5 @@
 import { createSilentLogger } from '@chat3/runtime';
+import { waitFor } from '@chat3/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthorizer } from './auth';
 import type { CatchUpStore } from './catch-up';
@@ -151,6 +152,34 @@ describe('catch-up API routes', () => {
     const res = await other.get('/v1/tenants/tnt_a/users/carl/state');
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: 'internal', message: 'internal error' });
+  });
+
+  it('answers a request in flight when stopped, then closes its connection so the stop does not wait on keep-alive', async () => {
+    const store = createMemoryCatchUpStore();
+    let release!: () => void;
+    let entered!: () => void;
+    const inStore = new Promise<void>((resolve) => (entered = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: CatchUpStore = {
+      ...store,
+      async updatesAfter(r, after, count) {
+        entered();
+        await gate;
+        return store.updatesAfter(r, after, count);
+      },
+    };
+    const { app } = serve(slow);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const response = fetch(`http://127.0.0.1:${port}/v1/tenants/tnt_a/users/carl/updates`, { headers: { authorization: `Bearer ${A}` } });
+    await inStore;
+    const closed = app.close();
+    await waitFor(() => !app.server.listening, { timeoutMs: 5_000, message: 'the listener closed' });
+    release();
+    const res = await response;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('connection')).toBe('close');
+    await closed; // hangs (test timeout) if the answered connection were kept alive
   });
 
   it('measures request durations by route template and status', async () => {

@@ -121,6 +121,17 @@ export function createApiServer(options: ApiServerOptions) {
     return fail(reply, 500, { error: 'internal', message: 'internal error' });
   });
 
+  // A stop (app.close()) closes idle keep-alive connections, but one busy with a request becomes idle
+  // only after its answer and would hold the stop until its keep-alive timeout: answers sent while
+  // closing ask the client to close the connection.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = String(reply.statusCode);
