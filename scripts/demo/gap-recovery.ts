@@ -9,7 +9,7 @@
  * Without sequence numbers (a relay that does not number Updates yet) there is nothing to recover: the
  * client reports the Updates as unsequenced, the drop still happens, and the summary says so.
  */
-import amqplib from 'amqplib';
+import amqplib, { type ConsumeMessage } from 'amqplib';
 import { createSilentLogger } from '@chat3/runtime';
 import { createUpdatesClient, type UpdatesClient } from '@chat3/updates-client';
 import type { SampleUser } from './sample-consumers';
@@ -61,27 +61,31 @@ export async function startGapDemo(options: {
   const thief = await connection.createChannel();
   thief.on('error', () => undefined);
 
-  /** Takes exactly one message off the client's queue and acks it away. */
+  /**
+   * Takes exactly one message off the client's queue and acks it away. The consumer is cancelled before
+   * the ack: with prefetch 1 the broker sends it nothing more while that one is unacked.
+   */
   async function dropOne(): Promise<void> {
     await thief.prefetch(1);
-    let tag: string | undefined;
-    let taken = false;
-    const reply = await thief.consume(result.queueName, (msg) => {
+    let taken: ConsumeMessage | undefined;
+    let gotOne!: () => void;
+    const got = new Promise<void>((resolve) => (gotOne = resolve));
+    const { consumerTag } = await thief.consume(result.queueName, (msg) => {
       if (!msg || taken) return;
-      taken = true;
-      let seq: number | null = null;
-      try {
-        const body = JSON.parse(msg.content.toString('utf8')) as { seq?: unknown };
-        seq = typeof body.seq === 'number' ? body.seq : null;
-      } catch {
-        // Not an Update: dropped all the same.
-      }
-      result.dropped = { seq };
-      thief.ack(msg);
-      if (tag) void thief.cancel(tag).catch(() => undefined);
+      taken = msg;
+      gotOne();
     });
-    tag = reply.consumerTag;
-    if (taken) await thief.cancel(tag).catch(() => undefined);
+    await got;
+    await thief.cancel(consumerTag);
+    let seq: number | null = null;
+    try {
+      const body = JSON.parse(taken!.content.toString('utf8')) as { seq?: unknown };
+      seq = typeof body.seq === 'number' ? body.seq : null;
+    } catch {
+      // Not an Update: dropped all the same.
+    }
+    thief.ack(taken!);
+    result.dropped = { seq };
   }
 
   function maybeArm(): void {
