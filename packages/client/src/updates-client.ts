@@ -129,7 +129,47 @@ interface QueueMessage {
 
 export const SEED_QUEUE_TTL_MS = 3_600_000;
 
+/** Every problem with the options at once (never the URL's or the token's value). */
+export function optionProblems(options: UpdatesClientOptions): string[] {
+  const problems: string[] = [];
+  const text = (name: 'tenantId' | 'userId' | 'rabbitUrl', value: unknown) => {
+    if (typeof value !== 'string' || value.length === 0) problems.push(`${name} must be a non-empty string`);
+  };
+  text('tenantId', options.tenantId);
+  text('userId', options.userId);
+  text('rabbitUrl', options.rabbitUrl);
+  if (options.scope !== undefined && options.scope !== 'seed' && options.scope !== 'tenant')
+    problems.push(`scope must be seed or tenant, got ${JSON.stringify(options.scope)}`);
+  if (options.userType !== undefined && (typeof options.userType !== 'string' || options.userType.length === 0))
+    problems.push('userType must be a non-empty string');
+  const { fromSeq } = options;
+  if (fromSeq !== 'latest' && (!Number.isInteger(fromSeq) || fromSeq < 0))
+    problems.push(`fromSeq must be a whole number ≥ 0 or 'latest', got ${JSON.stringify(fromSeq)}`);
+  const int = (name: string, value: number | undefined, min: number, max: number) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max))
+      problems.push(`${name} must be a whole number ${min}…${max}, got ${value}`);
+  };
+  int('prefetch', options.prefetch, 1, 65_535);
+  int('pageSize', options.pageSize, 1, 1000);
+  int('handlerAttempts', options.handlerAttempts, 1, 1_000_000);
+  if (typeof options.onUpdate !== 'function') problems.push('onUpdate must be a function');
+  if (typeof options.onResync !== 'function') problems.push('onResync must be a function');
+  if (!options.api || (!('fetchUpdates' in options.api) && !(options.api.baseUrl && options.api.token)))
+    problems.push('api needs baseUrl and token, or fetchUpdates and fetchState');
+  if (options.alsoBindSeed && options.scope !== 'tenant') problems.push('alsoBindSeed applies to scope tenant only');
+  if (problems.length === 0) {
+    try {
+      queueNameFor(options.scope ?? 'seed', options);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return problems;
+}
+
 export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClient {
+  const problems = optionProblems(options);
+  if (problems.length > 0) throw new TypeError(`invalid updates client options: ${problems.join('; ')}`);
   const scope = options.scope ?? 'seed';
   const exchange = options.exchange ?? 'chat3_updates';
   const recipient = { tenantId: options.tenantId, userId: options.userId };
@@ -146,7 +186,6 @@ export function createUpdatesClient(options: UpdatesClientOptions): UpdatesClien
     queue,
   });
   const api: CatchUpApi = 'fetchUpdates' in options.api ? options.api : createHttpCatchUpApi({ ...options.api, ...recipient });
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new RangeError(`pageSize must be 1…1000, got ${pageSize}`);
 
   let mode: ClientMode = 'idle';
   let state: SequencerState<QueueMessage> = initialState(0);
