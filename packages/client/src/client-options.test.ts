@@ -1,6 +1,7 @@
 /** The client's options are checked before anything connects, every problem at once. */
 import { describe, expect, it } from 'vitest';
-import { createUpdatesClient, optionProblems, type UpdatesClientOptions } from './updates-client';
+import { optionProblems, type UpdatesClientOptions } from './client-options';
+import { createUpdatesClient } from './updates-client';
 
 const valid: UpdatesClientOptions = {
   rabbitUrl: 'amqp://guest:secret@localhost:5672',
