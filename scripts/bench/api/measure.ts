@@ -26,7 +26,13 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let stopRequested = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('close', (code, signal) => {
+      if (!stopRequested) log(`the API exited unasked: code ${code}, signal ${signal}`);
+      resolve();
+    }),
+  );
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -37,6 +43,7 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      stopRequested = true;
       killGroup('SIGTERM');
       const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
       await exited;
@@ -53,7 +60,7 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
       } catch {
         return;
       }
-      if ((entry?.level ?? 0) >= 40) log(`api: ${line}`);
+      if ((entry?.level ?? 0) >= 40 || entry?.msg === 'shutting down') log(`api: ${line}`);
       if (entry?.msg === 'api listening') {
         resolve({ url: `http://127.0.0.1:${entry.port}`, pid: child.pid!, startMs: performance.now() - t0, stop });
       }
