@@ -53,6 +53,11 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
   process.once('exit', () => killGroup('SIGKILL'));
   createInterface({ input: child.stderr! }).on('line', (line) => log(`api: ${line}`));
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error('the API did not log "api listening" within 60 s'));
+    }, 60_000);
+    timer.unref();
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: { msg?: string; port?: number; level?: number } | undefined;
       try {
@@ -62,14 +67,11 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
       }
       if ((entry?.level ?? 0) >= 40 || entry?.msg === 'shutting down') log(`api: ${line}`);
       if (entry?.msg === 'api listening') {
+        clearTimeout(timer);
         resolve({ url: `http://127.0.0.1:${entry.port}`, pid: child.pid!, startMs: performance.now() - t0, stop });
       }
     });
     void exited.then(() => reject(new Error('the API exited before it listened')));
-    setTimeout(() => {
-      void stop();
-      reject(new Error('the API did not log "api listening" within 60 s'));
-    }, 60_000).unref();
   });
 }
 
