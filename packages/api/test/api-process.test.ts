@@ -56,6 +56,8 @@ describe('the API process', () => {
     const answered = await inFlight.catch((err: Error) => err);
     if (!(answered instanceof Error)) expect([200, 503]).toContain(answered.status);
     expect(proc.entries().some((e) => e.msg === 'stopped')).toBe(true);
+    // `node --import tsx` runs the API in this one process: nothing of it is left.
+    expect(() => process.kill(proc.pid, 0)).toThrow();
     await expect(fetch(`${base}/v1/tenants/tnt_a/users/carl/state`)).rejects.toThrow();
 
     // Requests were logged (debug), tokens never.

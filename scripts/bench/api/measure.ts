@@ -26,7 +26,13 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let stopRequested = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('close', (code, signal) => {
+      if (!stopRequested) log(`the API exited unasked: code ${code}, signal ${signal}`);
+      resolve();
+    }),
+  );
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -37,6 +43,7 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      stopRequested = true;
       killGroup('SIGTERM');
       const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
       await exited;
@@ -46,6 +53,11 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
   process.once('exit', () => killGroup('SIGKILL'));
   createInterface({ input: child.stderr! }).on('line', (line) => log(`api: ${line}`));
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error('the API did not log "api listening" within 60 s'));
+    }, 60_000);
+    timer.unref();
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: { msg?: string; port?: number; level?: number } | undefined;
       try {
@@ -53,16 +65,13 @@ export function startApiProcess(env: Record<string, string>, log: (msg: string) 
       } catch {
         return;
       }
-      if ((entry?.level ?? 0) >= 40) log(`api: ${line}`);
+      if ((entry?.level ?? 0) >= 40 || entry?.msg === 'shutting down') log(`api: ${line}`);
       if (entry?.msg === 'api listening') {
+        clearTimeout(timer);
         resolve({ url: `http://127.0.0.1:${entry.port}`, pid: child.pid!, startMs: performance.now() - t0, stop });
       }
     });
     void exited.then(() => reject(new Error('the API exited before it listened')));
-    setTimeout(() => {
-      void stop();
-      reject(new Error('the API did not log "api listening" within 60 s'));
-    }, 60_000).unref();
   });
 }
 
