@@ -5,6 +5,7 @@
  * A test compares the README with this output.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { apiEnvSchema } from '@chat3/api';
 import { builderEnvSchema } from '@chat3/builder';
 import { relayEnvSchema } from '@chat3/relay';
 import { describeConfig } from '@chat3/runtime';
@@ -12,6 +13,7 @@ import { describeConfig } from '@chat3/runtime';
 export function configTables(): string {
   const builder = describeConfig(builderEnvSchema);
   const relay = describeConfig(relayEnvSchema);
+  const api = describeConfig(apiEnvSchema);
   const relayNames = new Set(relay.map((r) => r.name));
   const builderNames = new Set(builder.map((r) => r.name));
   const rows = (list: typeof builder, only?: Set<string>) =>
@@ -39,6 +41,11 @@ export function configTables(): string {
       relay.filter((r) => !builderNames.has(r.name) || r.name === 'METRICS_PORT'),
       undefined,
     ),
+    '',
+    '**Catch-up API** (`pnpm api`): every variable it reads',
+    '',
+    head,
+    rows(api),
   ].join('\n');
 }
 

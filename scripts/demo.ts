@@ -3,7 +3,10 @@
  *   1. seeds a fresh demo database with the simulator's population (Chat3's read model);
  *   2. starts the relay and the builder as real child processes (`node --import tsx …/main.ts`), logs to
  *      files in a temp directory, metrics on free ports;
- *   3. subscribes a few sample clients exactly as the seed's example code does (user_{userId}_updates);
+ *   3. subscribes a few sample clients exactly as the seed's example code does (user_{userId}_updates),
+ *      and one more user with the SDK (@chat3/updates-client) over the catch-up API, started as a third
+ *      process; a message is taken off that client's queue and dropped, and the client fetches it back
+ *      from the API when the next one shows the gap (scripts/demo/gap-recovery.ts);
  *   4. plays simulated Chat3 traffic (read-model writes, then events on chat3_events) for a while, with
  *      one live progress line from the processes' /metrics;
  *   5. stops the traffic, waits until every Update is published, prints a summary, stops both processes
@@ -15,7 +18,9 @@
  * The default rate is what the relay keeps up with on the FerretDB stand-in (polling; every update there
  * scans the collection): about 7 Updates per event, a lag of a few seconds. Higher rates want MongoDB.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSimulation, ensureReadModelIndexes } from '@chat3/simulator';
@@ -26,6 +31,7 @@ import { writeReadModel } from './bench/read-model-writes';
 import { numFlag, parseFlags, sleep, within } from './bench/common';
 import { fmt, summarize } from './bench/report';
 import { playTraffic, type PlayStats } from './bench/traffic-player';
+import { startGapDemo, summarizeGapRecovery, type GapDemo } from './demo/gap-recovery';
 import { pickSampleUsers, startSampleConsumer, type SampleConsumer } from './demo/sample-consumers';
 import { scrapeMetrics, startService, type ServiceProcess } from './demo/service-processes';
 
@@ -157,6 +163,7 @@ async function main(): Promise<number> {
   const db = mongo.db(DB_NAME);
   const services: ServiceProcess[] = [];
   const consumers: SampleConsumer[] = [];
+  let gapDemo: GapDemo | undefined;
   let partitions = { builder: 8, relay: 16 };
   let dbWedged = false;
   try {
@@ -210,9 +217,40 @@ async function main(): Promise<number> {
     }
     const [relay, builder] = services as [ServiceProcess, ServiceProcess];
 
+    // The catch-up API, for the SDK client: a token made up for this run (never printed).
+    const apiToken = randomBytes(24).toString('hex');
+    const apiPort = await freePort();
+    const api = await startService({
+      name: 'api',
+      entry: 'packages/api/src/main.ts',
+      cwd: REPO,
+      env: { ...env, API_TOKENS: `${apiToken}=*`, API_PORT: String(apiPort) },
+      logFile: join(DIR, 'api.log'),
+      timeoutMs: 60_000,
+      signal: interrupt.signal,
+    });
+    services.push(api);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    say(`  api       pid ${api.pid}, ${apiUrl}/v1/tenants/…, metrics http://127.0.0.1:${api.port}/metrics, log ${api.logFile}`);
+
     // 3. Sample clients, subscribed before the first event.
     for (const user of pickSampleUsers(pop)) consumers.push(await startSampleConsumer(RABBITMQ_URL, user));
     say(`  clients   ${consumers.map((c) => `${c.userId} (${c.type}, ${c.dialogs} dialogs)`).join(', ')}`);
+    // The SDK client: the busiest plain user the seed-code clients do not read (one queue, one reader).
+    const sdkUser = pickSampleUsers(pop, 4).filter((u) => u.type === 'user' && !consumers.some((c) => c.userId === u.userId))[0];
+    if (sdkUser) {
+      gapDemo = await startGapDemo({
+        rabbitUrl: RABBITMQ_URL,
+        exchange: UPDATES_EXCHANGE,
+        apiUrl,
+        token: apiToken,
+        tenantId: pop.tenants[0]!,
+        user: sdkUser,
+      });
+      say(
+        `  SDK       ${sdkUser.userId} (${sdkUser.dialogs} dialogs): @chat3/updates-client from seq 0; one message will be dropped from its queue`,
+      );
+    }
     say();
 
     // 4. Traffic, with one progress line; a dead process or a database that stops answering ends the run.
@@ -394,8 +432,23 @@ async function main(): Promise<number> {
       );
     }
 
-    const unpublished = rows.length - published.length;
     const problems: string[] = [];
+    if (gapDemo) {
+      const userId = gapDemo.result().userId;
+      const [top] = await q(
+        updates
+          .find({ tenantId: pop.tenants[0], userId, seq: { $gt: 0 } }, { projection: { _id: 0, seq: 1 }, sort: { seq: -1 }, limit: 1 })
+          .toArray(),
+        "reading the SDK user's latest seq",
+      );
+      const latestSeq = typeof top?.seq === 'number' ? top.seq : null;
+      if (latestSeq !== null) await gapDemo.waitForPosition(latestSeq, 15_000);
+      const verdict = summarizeGapRecovery(gapDemo.result(), latestSeq);
+      for (const line of verdict.lines) say(line);
+      if (verdict.problem) problems.push(verdict.problem);
+    }
+
+    const unpublished = rows.length - published.length;
     if (failure) problems.push(failure);
     if (final.processed < events) problems.push(`the builder processed ${final.processed} of ${events} events`);
     if (unpublished > 0) problems.push(`${unpublished} Updates are still unpublished${parked ? ` (${parked} parked)` : ''}`);
@@ -417,6 +470,10 @@ async function main(): Promise<number> {
           `${!st.forced && st.code === 0 ? '' : `; last lines of ${s.logFile}:\n${s.tail(10)}`}`,
       );
     }
+    if (gapDemo)
+      await within(gapDemo.stop(), 20_000, 'stopping the SDK client').catch((err: Error) =>
+        say(`could not stop the SDK client: ${err.message}`),
+      );
     for (const c of consumers)
       await within(c.close(), 10_000, 'closing').catch((err: Error) => say(`could not delete ${c.queueName}: ${err.message}`));
     const queues = [
@@ -438,6 +495,19 @@ async function main(): Promise<number> {
     await admin.close().catch(() => undefined);
     await within(mongo.close(), 5_000, 'closing').catch(() => undefined);
   }
+}
+
+/** A port free right now, for the API's listener (the ops server reports its own port; the API's is set). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
 }
 
 async function dropQuietly(db: Db): Promise<boolean> {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entry for the root package.json scripts: setup, services, then the task.
-# Usage: run.sh test|demo|bench-builder|bench-relay|bench-replay [args passed on]
+# Usage: run.sh test|demo|bench-builder|bench-relay|bench-replay|bench-api [args passed on]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,8 +23,9 @@ case "$task" in
   bench-builder) pnpm exec tsx scripts/bench-builder.ts "$@" ;;
   bench-relay) pnpm exec tsx scripts/bench-relay.ts "$@" ;;
   bench-replay) pnpm exec tsx scripts/bench-replay.ts "$@" ;;
+  bench-api) pnpm exec tsx scripts/bench-api.ts "$@" ;;
   *)
-    echo "usage: $0 test|demo|bench-builder|bench-relay|bench-replay [args]" >&2
+    echo "usage: $0 test|demo|bench-builder|bench-relay|bench-replay|bench-api [args]" >&2
     exit 2
     ;;
 esac

@@ -82,15 +82,15 @@ async function mongoServer(client: MongoClient): Promise<string> {
 
 export type Environment = Awaited<ReturnType<typeof describeEnvironment>>;
 
-/** The hardware and software line of a report: CPU, cores, RAM, Node, the database and the broker. */
-export async function describeEnvironment(mongo: MongoClient, broker: ChannelModel) {
+/** The hardware and software line of a report: CPU, cores, RAM, Node, the database and the broker (if used). */
+export async function describeEnvironment(mongo: MongoClient, broker?: ChannelModel) {
   return {
     cpu: cpuModel(),
     cores: os.cpus().length,
     ramGiB: round(os.totalmem() / 2 ** 30, 1),
     node: process.version,
     mongo: await mongoServer(mongo),
-    rabbitmq: brokerVersion(broker),
+    rabbitmq: broker ? brokerVersion(broker) : 'no broker',
   };
 }
 

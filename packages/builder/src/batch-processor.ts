@@ -16,9 +16,11 @@ import {
   buildUpdates,
   decideStats,
   parseEvent,
+  type BuildContext,
   type ChatEvent,
   type EmittedStats,
   type ReadModelView,
+  type RoutingKeyScope,
   type UpdateDraft,
   type UserStats,
 } from '@chat3/core';
@@ -50,6 +52,8 @@ export interface DeadLetterNote {
 export interface BatchProcessorOptions {
   store: BatchStore;
   clock: () => number;
+  /** How routing keys are scoped (ROUTING_KEY_SCOPE); the seed's format when absent. */
+  routingKeyScope?: RoutingKeyScope;
   maxEventBytes: number;
   metrics: BuilderMetrics;
   logger: Logger;
@@ -121,7 +125,7 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
   async function writeEvents(events: ReadonlyArray<{ index: number; event: ChatEvent }>): Promise<DeadLetterNote[]> {
     if (events.length === 0) return [];
     const view = await store.loadReadModel(events.map((e) => e.event));
-    const ctx = { view, clock: options.clock };
+    const ctx: BuildContext = { view, clock: options.clock, routingKeyScope: options.routingKeyScope };
     const deadLetters: DeadLetterNote[] = [];
     const drafts: UpdateDraft[] = [];
     const owner: number[] = []; // drafts[i] belongs to events[owner[i]]
@@ -171,7 +175,7 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
   async function deriveStats(
     events: ReadonlyArray<{ index: number; event: ChatEvent }>,
     targets: Array<{ tenantId: string; userId: string; at: number }>,
-    ctx: { view: ReadModelView; clock: () => number },
+    ctx: BuildContext,
   ): Promise<Array<{ draft: UpdateDraft; at: number }>> {
     const byTenant = new Map<string, typeof targets>();
     for (const t of targets) byTenant.set(t.tenantId, [...(byTenant.get(t.tenantId) ?? []), t]);

@@ -81,6 +81,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
   const processor = createBatchProcessor({
     store,
     clock: createMonotonicClock(),
+    routingKeyScope: config.ROUTING_KEY_SCOPE,
     maxEventBytes: config.BUILDER_MAX_EVENT_BYTES,
     metrics,
     logger: logger.child({ component: 'batch' }),

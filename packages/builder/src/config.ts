@@ -1,4 +1,5 @@
 /** The builder's environment (SPEC §7), validated once in main.ts. */
+import { ROUTING_KEY_SCOPES } from '@chat3/core';
 import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
 import { z } from 'zod';
 
@@ -28,6 +29,12 @@ export const builderEnvSchema = z.object({
     .transform((v) => v === 'true')
     .describe('create the read-model indexes the builder queries by (Chat3 may own them instead)'),
   BUILDER_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
+  ROUTING_KEY_SCOPE: z
+    .enum(ROUTING_KEY_SCOPES)
+    .default('seed')
+    .describe(
+      'routing keys of new Updates: `seed` = `update.{category}.{userType}.{userId}.{updateType}` (tenants share queues); `tenant` = `update.{category}.{tenantId}.{userType}.{userId}.{updateType}` (see Tenant isolation)',
+    ),
   USERS_COLLECTION: z.string().min(1).default('users').describe('read model: users'),
   DIALOGS_COLLECTION: z.string().min(1).default('dialogs').describe('read model: dialogs'),
   DIALOG_MEMBERS_COLLECTION: z.string().min(1).default('dialogmembers').describe('read model: dialog memberships'),

@@ -5,6 +5,7 @@ export * from './mapping';
 export * from './partition';
 export * from './read-model';
 export * from './routing-key';
+export * from './routing-scope';
 export * from './sections';
 export * from './update';
 export * from './wire';

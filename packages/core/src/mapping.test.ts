@@ -271,3 +271,16 @@ describe('where an event points', () => {
     expect(subjectUserIdOf(makeEvent('user.add', { entityId: 'carl' }))).toBe('carl');
   });
 });
+
+describe('routing-key scope (ROUTING_KEY_SCOPE)', () => {
+  it('uses the seed’s format unless told otherwise', () => {
+    const { updates } = expectBuilt(build(makeEvent('message.create')));
+    for (const u of updates) expect(u.routingKey).toBe(`update.dialog.${u.userType}.${u.userId}.messageupdate`);
+  });
+
+  it('puts the tenant into every key with scope tenant', () => {
+    const { updates } = expectBuilt(buildUpdates(makeEvent('message.create'), { ...buildContext(), routingKeyScope: 'tenant' }));
+    expect(updates.length).toBeGreaterThan(0);
+    for (const u of updates) expect(u.routingKey).toBe(`update.dialog.${TENANT}.${u.userType}.${u.userId}.messageupdate`);
+  });
+});

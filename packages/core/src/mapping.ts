@@ -12,7 +12,7 @@ import type { SourceEventType } from './event-types';
 import { USER_STATS_EVENT_TYPE } from './event-types';
 import { partitionOf } from './partition';
 import type { DialogMemberRow, ReadModelView } from './read-model';
-import { routingKeyFor } from './routing-key';
+import { scopedRoutingKey, type RoutingKeyScope } from './routing-scope';
 import {
   dialogSection,
   fullMessageSection,
@@ -39,6 +39,8 @@ export interface BuildContext {
   view: ReadModelView;
   /** Strictly increasing epoch-ms clock; see `createMonotonicClock`. */
   clock: () => number;
+  /** How routing keys are scoped (routing-scope.ts); the seed's format when absent. */
+  routingKeyScope?: RoutingKeyScope;
 }
 
 const fail = (reason: string): BuildOutcome => ({ ok: false, reason });
@@ -378,7 +380,7 @@ function draft(
     eventType: event.eventType,
     dialogId,
     updateType,
-    routingKey: routingKeyFor(updateType, userType, recipient),
+    routingKey: scopedRoutingKey(ctx.routingKeyScope ?? 'seed', updateType, { tenantId: event.tenantId, userType, userId: recipient }),
     partition: partitionOf(event.tenantId, recipient),
     data,
     published: false,

@@ -1,27 +1,8 @@
 /** Routing keys on chat3_updates (SPEC §6) and the encoding that keeps data out of the topic syntax. */
 import { describe, expect, it } from 'vitest';
 import { buildRoutingKey, decodeRoutingSegment, encodeRoutingSegment, MAX_ROUTING_KEY_BYTES, routingKeyFor } from './routing-key';
+import { topicMatches } from './topic-match';
 import { UPDATE_TYPES, type UpdateType } from './update';
-
-/**
- * AMQP topic matching as RabbitMQ does it: words are separated by `.`; in the binding a word that is
- * exactly `*` matches one word and `#` matches zero or more; every other word matches literally.
- */
-function topicMatches(binding: string, routingKey: string): boolean {
-  const pattern = binding.split('.');
-  const words = routingKey.split('.');
-  const match = (p: number, w: number): boolean => {
-    if (p === pattern.length) return w === words.length;
-    const token = pattern[p];
-    if (token === '#') {
-      for (let skip = w; skip <= words.length; skip++) if (match(p + 1, skip)) return true;
-      return false;
-    }
-    if (w === words.length) return false;
-    return (token === '*' || token === words[w]) && match(p + 1, w + 1);
-  };
-  return match(0, 0);
-}
 
 /** The seed's per-user binding, with the user's id encoded the documented way. */
 const userBinding = (userType: string, userId: string) => `update.*.${encodeRoutingSegment(userType)}.${encodeRoutingSegment(userId)}.*`;

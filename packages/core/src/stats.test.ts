@@ -233,3 +233,14 @@ describe('buildStatsUpdate', () => {
     expect(draft.createdAt).toBeGreaterThan(Math.max(...updates.map((u) => u.createdAt)));
   });
 });
+
+describe('buildStatsUpdate with scope tenant', () => {
+  it('routes the stats Update with the tenant in the key', () => {
+    const event = makeEvent('dialog.member.add', { data: { member: { userId: 'carl' } } });
+    const draft = buildStatsUpdate(event, 'carl', { dialogCount: 1, unreadDialogsCount: 0 }, ['user.stats.dialogCount'], {
+      ...buildContext(),
+      routingKeyScope: 'tenant',
+    });
+    expect(draft.routingKey).toBe(`update.user.${TENANT}.user.carl.userstatsupdate`);
+  });
+});

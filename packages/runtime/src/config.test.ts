@@ -26,6 +26,18 @@ describe('loadConfig', () => {
     expect(error!.message).toContain('guest:***@host');
   });
 
+  it('never shows the value of a secret variable', () => {
+    const withToken = z.object({ TOKENS: z.string().regex(/^[a-z]+$/, 'letters only') });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig(withToken, { TOKENS: 's3cret-token' }, { secrets: ['TOKENS'] });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error!.problems).toEqual(['TOKENS: letters only (got 12 characters, not shown)']);
+    expect(error!.message).not.toContain('s3cret');
+  });
+
   it('describes each variable for the README table', () => {
     const rows = describeConfig(schema);
     expect(rows.find((r) => r.name === 'BATCH')).toEqual({ name: 'BATCH', default: '10', description: 'batch size' });

@@ -12,14 +12,25 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+export interface LoadConfigOptions {
+  /** Variables whose values are secrets (tokens): a problem with one never shows the value. */
+  secrets?: readonly string[];
+}
+
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+  options: LoadConfigOptions = {},
+): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
+  const secrets = new Set(options.secrets ?? []);
   throw new ConfigError(
     result.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
       const raw = env[name];
-      const shown = raw === undefined ? 'unset' : JSON.stringify(redactUrl(raw));
+      const shown =
+        raw === undefined ? 'unset' : secrets.has(name) ? `${raw.length} characters, not shown` : JSON.stringify(redactUrl(raw));
       return `${name}: ${issue.message} (got ${shown})`;
     }),
   );
