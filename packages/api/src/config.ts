@@ -27,7 +27,7 @@ export const apiEnvSchema = z.object({
     .string()
     .min(1)
     .default('update_seqs')
-    .describe("collection of each recipient's last assigned seq (the relay's counters)"),
+    .describe("collection holding each recipient's last sequence number (`seq`), one document per recipient"),
   API_TOKENS: apiTokens,
   API_HOST: z.string().min(1).default('127.0.0.1').describe('address the catch-up API listens on (`0.0.0.0` for every interface)'),
   API_PORT: intVar(8080, 0, 65_535, 'port of the catch-up API (0 = any free port)'),
