@@ -79,6 +79,8 @@ describe('update reader queries', () => {
       'publishAttempts',
       'published',
       'publishedAt',
+      'replayId',
+      'republishedAt',
     ]);
   });
 });
