@@ -136,3 +136,34 @@ describe('user stats claims', () => {
     expect(written).toEqual([]);
   });
 });
+
+describe('trace context', () => {
+  /** Builds freely: no earlier stats emission, the claim always wins. */
+  function openStore(): { store: BatchStore; written: UpdateDraft[] } {
+    const written: UpdateDraft[] = [];
+    const store: BatchStore = {
+      loadReadModel: async () => standardView(),
+      insertUpdates: async (drafts) => {
+        written.push(...drafts);
+        return { inserted: drafts.length, duplicates: new Set(), rejected: new Map() };
+      },
+      loadEmitted: async () => new Map(),
+      computeStats: async (_tenant, userIds) => new Map(userIds.map((u) => [u, stats(2)])),
+      claimEmission: async () => true,
+    };
+    return { store, written };
+  }
+
+  it('gives every Update of an event, its stats Update included, the event’s traceparent, and none to an event without', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = openStore();
+    await processor(traced.store).processBatch([{ body: memberUpdate(), traceparent, live: () => true }]);
+    expect(traced.written.map((d) => d.updateType).sort()).toEqual(['DialogMemberUpdate', 'UserStatsUpdate']);
+    expect(traced.written.every((d) => d.traceparent === traceparent)).toBe(true);
+
+    const plain = openStore();
+    await processor(plain.store).processBatch([{ body: memberUpdate(), live: () => true }]);
+    expect(plain.written).toHaveLength(2);
+    expect(plain.written.every((d) => !('traceparent' in d))).toBe(true);
+  });
+});

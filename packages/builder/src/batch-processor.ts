@@ -36,9 +36,18 @@ export interface BatchStore {
   claimEmission(previous: EmittedStats | null, next: EmittedStats): Promise<boolean>;
 }
 
+/** A parsed event of a batch: its index among the batch's items, and its trace context. */
+interface BatchEvent {
+  index: number;
+  event: ChatEvent;
+  traceparent?: string;
+}
+
 /** One event of a batch: its body, and whether it is still ours (its delivery's channel is open). */
 export interface BatchItem {
   body: Buffer;
+  /** The delivery's W3C `traceparent` header, when valid: the event's Updates carry it on. */
+  traceparent?: string;
   live(): boolean;
 }
 
@@ -80,13 +89,13 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
   async function processBatch(items: readonly BatchItem[]): Promise<DeadLetterNote[]> {
     const started = performance.now();
     const deadLetters: DeadLetterNote[] = [];
-    const events: Array<{ index: number; event: ChatEvent }> = [];
-    items.forEach(({ body }, index) => {
+    const events: BatchEvent[] = [];
+    items.forEach(({ body, traceparent }, index) => {
       const parsed = parseEvent(body, { maxBytes: options.maxEventBytes });
       if (!parsed.ok) deadLetters.push({ index, reason: parsed.reason, detail: parsed.detail });
-      else if (parsed.class.kind === 'update') events.push({ index, event: parsed.event });
+      else if (parsed.class.kind === 'update') events.push({ index, event: parsed.event, traceparent });
     });
-    const live = (list: ReadonlyArray<{ index: number; event: ChatEvent }>) => list.filter((e) => items[e.index]!.live());
+    const live = (list: readonly BatchEvent[]) => list.filter((e) => items[e.index]!.live());
 
     try {
       deadLetters.push(...(await withRetries(() => writeEvents(live(events)))));
@@ -122,7 +131,7 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     }
   }
 
-  async function writeEvents(events: ReadonlyArray<{ index: number; event: ChatEvent }>): Promise<DeadLetterNote[]> {
+  async function writeEvents(events: readonly BatchEvent[]): Promise<DeadLetterNote[]> {
     if (events.length === 0) return [];
     const view = await store.loadReadModel(events.map((e) => e.event));
     const ctx: BuildContext = { view, clock: options.clock, routingKeyScope: options.routingKeyScope };
@@ -131,14 +140,14 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     const owner: number[] = []; // drafts[i] belongs to events[owner[i]]
     const statsTargets = new Map<string, { tenantId: string; userId: string; at: number }>();
 
-    events.forEach(({ index, event }, at) => {
+    events.forEach(({ index, event, traceparent }, at) => {
       const outcome = buildUpdates(event, ctx);
       if (!outcome.ok) {
         deadLetters.push({ index, reason: 'unbuildable', detail: outcome.reason });
         return;
       }
       for (const d of outcome.updates) {
-        drafts.push(d);
+        drafts.push(traceparent ? { ...d, traceparent } : d);
         owner.push(at);
       }
       // The last event of the batch that touches a user carries that user's stats.
@@ -147,7 +156,8 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
     });
 
     for (const stats of await deriveStats(events, [...statsTargets.values()], ctx)) {
-      drafts.push(stats.draft);
+      const traceparent = events[stats.at]!.traceparent; // the event the stats Update is attributed to
+      drafts.push(traceparent ? { ...stats.draft, traceparent } : stats.draft);
       owner.push(stats.at);
     }
 

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createMonotonicClock } from '@chat3/core';
+import { createMonotonicClock, validTraceparent } from '@chat3/core';
 import {
   connectAmqp,
   createConfirmPublisher,
@@ -119,7 +119,13 @@ export function createBuilder(deps: BuilderDeps): Builder {
    */
   async function flushBatch(deliveries: Delivery[]): Promise<void> {
     try {
-      const notes = await processor.processBatch(deliveries.map((d) => ({ body: d.msg.content, live: d.live })));
+      const notes = await processor.processBatch(
+        deliveries.map((d) => ({
+          body: d.msg.content,
+          traceparent: validTraceparent(d.msg.properties.headers?.traceparent),
+          live: d.live,
+        })),
+      );
       for (const note of notes) {
         const delivery = deliveries[note.index]!;
         if (!delivery.live()) continue; // back in the queue: its next holder decides

@@ -56,6 +56,18 @@ describe('builder', () => {
     ]);
   });
 
+  it('keeps the event’s W3C traceparent header on its Updates, and drops a malformed one', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = event('dialog.update', 'dlg_main');
+    const malformed = event('dialog.update', 'dlg_main');
+    await fx.publish(traced, 'dialog.update.tnt_test', { headers: { traceparent } });
+    await fx.publish(malformed, 'dialog.update.tnt_test', { headers: { traceparent: 'not-a-trace' } });
+    await fx.waitForUpdates({ eventId: { $in: [traced.eventId, malformed.eventId] } }, 6);
+    const docs = await fx.updates.find({ eventId: { $in: [traced.eventId, malformed.eventId] } }).toArray();
+    expect(docs.filter((d) => d.eventId === traced.eventId).map((d) => d.traceparent)).toEqual([traceparent, traceparent, traceparent]);
+    expect(docs.filter((d) => d.eventId === malformed.eventId).every((d) => !('traceparent' in d))).toBe(true);
+  });
+
   it('writes the same event delivered twice only once', async () => {
     const e = event('dialog.update', 'dlg_main');
     await fx.publish(e, 'dialog.update.tnt_test');

@@ -84,8 +84,12 @@ export async function createBuilderFixture(prefix: string) {
     await assertBuilderTopology(broker.channel, builderTopology(exchange, queue, 4));
   }
 
-  async function publish(body: unknown, routingKey = 'test.event.tnt_test'): Promise<void> {
-    await broker.publishJson(exchange, routingKey, body);
+  async function publish(
+    body: unknown,
+    routingKey = 'test.event.tnt_test',
+    options?: { headers?: Record<string, unknown> },
+  ): Promise<void> {
+    await broker.publishJson(exchange, routingKey, body, options);
   }
 
   async function publishRaw(content: Buffer | string, routingKey = 'test.event.tnt_test'): Promise<void> {

@@ -11,3 +11,4 @@ export * from './update';
 export * from './wire';
 export * from './stats';
 export * from './update-indexes';
+export * from './trace-context';

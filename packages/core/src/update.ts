@@ -139,6 +139,8 @@ export interface UpdateDraft {
    * (Always set, never absent: FerretDB's unique indexes treat missing values as distinct.)
    */
   statsVersion: number;
+  /** The source event's W3C `traceparent` header, when it carried a valid one; the relay sends it on. */
+  traceparent?: string;
 }
 
 /** Fields of the stored document that the relay maintains; never part of the delivered body. */

@@ -59,7 +59,13 @@ describe('toWireMessage: body', () => {
   });
 
   it('leaves out exactly WIRE_OMITTED_FIELDS and delivers every other field of the stored document', () => {
-    const doc = { ...storedUpdate(), seq: 7, republishedAt: 1_800_000_000_000, replayId: 'rpl_1' };
+    const doc = {
+      ...storedUpdate(),
+      seq: 7,
+      republishedAt: 1_800_000_000_000,
+      replayId: 'rpl_1',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    };
     const body = JSON.parse(toWireMessage(doc).body.toString());
     const stored = Object.keys(doc);
     const omitted = new Set<string>(WIRE_OMITTED_FIELDS);
@@ -90,6 +96,14 @@ describe('toWireMessage: body', () => {
     expect(again.options.messageId).toBe(first.options.messageId);
     expect(again.body.equals(first.body)).toBe(true);
     expect(first.options.headers).not.toHaveProperty('x-chat3-replay');
+  });
+
+  it('carries the event’s traceparent as the AMQP header of the same name, not in the body', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const message = toWireMessage({ ...storedUpdate(), traceparent });
+    expect(message.options.headers.traceparent).toBe(traceparent);
+    expect(JSON.parse(message.body.toString())).not.toHaveProperty('traceparent');
+    expect(toWireMessage(storedUpdate()).options.headers).not.toHaveProperty('traceparent');
   });
 
   it('is described truthfully by the README: its list of left-out fields is WIRE_OMITTED_FIELDS', () => {

@@ -15,7 +15,15 @@ export interface WireMessage {
     messageId: string;
     timestamp: number;
     type: string;
-    headers: { tenantId: string; userId: string; eventType: string; eventId: string; 'x-chat3-seq'?: number; 'x-chat3-replay'?: string };
+    headers: {
+      tenantId: string;
+      userId: string;
+      eventType: string;
+      eventId: string;
+      'x-chat3-seq'?: number;
+      'x-chat3-replay'?: string;
+      traceparent?: string;
+    };
   };
 }
 
@@ -51,6 +59,8 @@ const ON_THE_WIRE: Record<DocumentField, boolean> = {
   // Builder internals: the recipient bucket relays lease by, and the event's time for the latency metric.
   partition: false,
   eventCreatedAt: false,
+  // Trace context travels as the AMQP header of the same name.
+  traceparent: false,
 };
 
 const DOCUMENT_FIELDS = Object.keys(ON_THE_WIRE) as DocumentField[];
@@ -78,6 +88,7 @@ export function toWireMessage(doc: UpdateDocument<HexId>): WireMessage {
   if (doc.seq !== undefined) headers['x-chat3-seq'] = doc.seq;
   else delete body.seq;
   if (doc.replayId !== undefined) headers['x-chat3-replay'] = doc.replayId;
+  if (doc.traceparent !== undefined) headers.traceparent = doc.traceparent;
   return {
     routingKey: doc.routingKey,
     body: Buffer.from(JSON.stringify(body)),

@@ -57,6 +57,17 @@ describe('relay', () => {
     expect(stored?.publishedAt).toBeGreaterThanOrEqual(doc.createdAt);
   });
 
+  it('sends the Update’s traceparent as the AMQP header of that name', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = makeUpdate('tara', 1, { traceparent });
+    const plain = makeUpdate('tara', 2);
+    await fx.insert([traced, plain]);
+    await fx.waitReceived([traced._id, plain._id], 30_000);
+    const headers = (id: string) => fx.collector.messages.find((m) => m.properties.messageId === id)!.properties.headers;
+    expect(headers(traced._id.toHexString())).toMatchObject({ traceparent });
+    expect(headers(plain._id.toHexString())).not.toHaveProperty('traceparent');
+  });
+
   it('publishes each recipient’s Updates in createdAt order while they keep arriving', async () => {
     // As the builder writes them: interleaved recipients, createdAt increasing, in several batches.
     const docs = Array.from({ length: 120 }, (_, i) => makeUpdate(['dana', 'erin', 'finn'][i % 3]!, i));
