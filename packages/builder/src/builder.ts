@@ -67,7 +67,12 @@ async function until(condition: () => boolean, signal: AbortSignal): Promise<voi
 
 export function createBuilder(deps: BuilderDeps): Builder {
   const { config, store, leases: leaseStore, metrics, logger, onFatal, connect } = deps;
-  const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
+  const topology = builderTopology(
+    config.RABBITMQ_EVENTS_EXCHANGE,
+    config.BUILDER_QUEUE,
+    config.BUILDER_PARTITIONS,
+    config.BUILDER_QUEUE_TYPE,
+  );
   const instanceId = deps.instanceId ?? `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
   const publisher = createConfirmPublisher({

@@ -2,6 +2,7 @@
 import { ROUTING_KEY_SCOPES } from '@chat3/core';
 import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
 import { z } from 'zod';
+import { QUEUE_TYPES } from './broker/topology';
 
 export const builderEnvSchema = z.object({
   ...commonEnv,
@@ -11,6 +12,12 @@ export const builderEnvSchema = z.object({
     .min(1)
     .default('chat3_update_builder')
     .describe('durable intake queue bound with `#`; also the prefix of the partition queues'),
+  BUILDER_QUEUE_TYPE: z
+    .enum(QUEUE_TYPES)
+    .default('classic')
+    .describe(
+      'type of the intake, partition and dead-letter queues: `quorum` replicates them on a RabbitMQ cluster; a queue keeps its type, see Broker high availability to move',
+    ),
   BUILDER_PARTITIONS: intVar(8, 1, 256, 'partition queues events are spread over by dialog; set it once, before the first start'),
   BUILDER_PREFETCH: intVar(1_000, 1, 65_535, 'unacked deliveries per partition consumer'),
   BUILDER_ROUTER_PREFETCH: intVar(1_000, 1, 65_535, 'unacked deliveries on the intake queue'),

@@ -4,34 +4,44 @@
  */
 import { waitFor, type ManagedProcess } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBuilderFixture, event, type BuilderFixture } from './harness';
+import { builderTopology, QUEUE_TYPES } from '../src/index';
+import { createBuilderFixture, event, queueTypeOf, type BuilderFixture } from './harness';
 
-let fx: BuilderFixture;
-let builder: ManagedProcess;
+// Every test on both queue types the builder can declare (BUILDER_QUEUE_TYPE).
+describe.each(QUEUE_TYPES)('builder on %s queues', (queueType) => {
+  let fx: BuilderFixture;
+  let builder: ManagedProcess;
 
-beforeAll(async () => {
-  fx = await createBuilderFixture('builder');
-  await fx.seedUsers([{ userId: 'carl' }, { userId: 'bot_1', type: 'bot' }, { userId: 'a.b' }]);
-  await fx.seedDialog('dlg_main', ['carl', 'bot_1', 'a.b'], ['gone']);
-  await fx.database.db.collection('messages').insertOne({
-    tenantId: 'tnt_test',
-    dialogId: 'dlg_main',
-    messageId: 'msg_1',
-    senderId: 'carl',
-    type: 'internal.text',
-    content: 'hello',
-    meta: {},
-    createdAt: Date.now(),
+  beforeAll(async () => {
+    fx = await createBuilderFixture('builder', { queueType });
+    await fx.seedUsers([{ userId: 'carl' }, { userId: 'bot_1', type: 'bot' }, { userId: 'a.b' }]);
+    await fx.seedDialog('dlg_main', ['carl', 'bot_1', 'a.b'], ['gone']);
+    await fx.database.db.collection('messages').insertOne({
+      tenantId: 'tnt_test',
+      dialogId: 'dlg_main',
+      messageId: 'msg_1',
+      senderId: 'carl',
+      type: 'internal.text',
+      content: 'hello',
+      meta: {},
+      createdAt: Date.now(),
+    });
+    builder = fx.startBuilder();
+    await fx.started(builder);
   });
-  builder = fx.startBuilder();
-  await fx.started(builder);
-});
 
-afterAll(async () => {
-  await fx?.cleanUp();
-});
+  afterAll(async () => {
+    await fx?.cleanUp();
+  });
 
-describe('builder', () => {
+  it('declares its queues with that type', async () => {
+    const t = builderTopology(fx.exchange, fx.queue, 4);
+    const singleActive = { 'x-single-active-consumer': true };
+    expect(await queueTypeOf(fx.broker.connection, t.intakeQueue, singleActive)).toBe(queueType);
+    expect(await queueTypeOf(fx.broker.connection, t.partitionQueues[0]!, singleActive)).toBe(queueType);
+    expect(await queueTypeOf(fx.broker.connection, t.deadLetterQueue)).toBe(queueType);
+  });
+
   it('turns an event into one unpublished Update per active recipient', async () => {
     const e = event('message.create', 'msg_1', { message: { messageId: 'msg_1', dialogId: 'dlg_main' } });
     await fx.publish(e, 'message.create.tnt_test');

@@ -3,8 +3,8 @@
  * read model written the way Chat3 writes it, event bodies, and builder processes to start and kill.
  */
 import { randomBytes } from 'node:crypto';
-import type { Channel } from 'amqplib';
-import { assertBuilderTopology, builderTopology } from '../src/index';
+import type { Channel, ChannelModel } from 'amqplib';
+import { assertBuilderTopology, builderTopology, type QueueType } from '../src/index';
 import { createBrokerHelper, createTestDatabase, spawnService, testEnv, uniqueName, waitFor, type ManagedProcess } from '@chat3/testkit';
 
 export function eventId(): string {
@@ -45,7 +45,26 @@ export async function deleteBuilderTopology(channel: Channel, exchange: string, 
   for (const x of [exchange, t.partitionExchange, t.deadLetterExchange]) await channel.deleteExchange(x).catch(() => undefined);
 }
 
-export async function createBuilderFixture(prefix: string) {
+/**
+ * A queue's type, asked of the broker without the management API: re-declaring it as a quorum queue
+ * (with the arguments it was declared with) succeeds only when it is one; a classic queue refuses with
+ * 406 PRECONDITION_FAILED, which closes the throwaway channel.
+ */
+export async function queueTypeOf(connection: ChannelModel, queue: string, args: Record<string, unknown> = {}): Promise<QueueType> {
+  const ch = await connection.createChannel();
+  ch.on('error', () => {});
+  try {
+    await ch.assertQueue(queue, { durable: true, arguments: { ...args, 'x-queue-type': 'quorum' } });
+    await ch.close();
+    return 'quorum';
+  } catch (err) {
+    if ((err as { code?: number }).code !== 406) throw err;
+    return 'classic';
+  }
+}
+
+export async function createBuilderFixture(prefix: string, options: { queueType?: QueueType } = {}) {
+  const queueType = options.queueType ?? 'classic';
   const env = testEnv();
   const database = await createTestDatabase(prefix);
   const broker = await createBrokerHelper(env.rabbitUrl);
@@ -65,6 +84,7 @@ export async function createBuilderFixture(prefix: string) {
         RABBITMQ_EVENTS_EXCHANGE: exchange,
         BUILDER_QUEUE: queue,
         BUILDER_PARTITIONS: '4',
+        BUILDER_QUEUE_TYPE: queueType,
         LEASE_TTL_MS: '3000',
         METRICS_PORT: '0',
         LOG_LEVEL: 'info',
@@ -81,7 +101,7 @@ export async function createBuilderFixture(prefix: string) {
 
   /** The builder's queues as it declares them (4 partitions), so events can queue up before it starts. */
   async function declareIntake(): Promise<void> {
-    await assertBuilderTopology(broker.channel, builderTopology(exchange, queue, 4));
+    await assertBuilderTopology(broker.channel, builderTopology(exchange, queue, 4, queueType));
   }
 
   async function publish(
@@ -158,6 +178,7 @@ export async function createBuilderFixture(prefix: string) {
   }
 
   return {
+    queueType,
     env,
     database,
     broker,
