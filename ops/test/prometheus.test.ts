@@ -182,14 +182,18 @@ const alertState = (alerts: Alert[], name: string, labels: Record<string, string
 /** Polls the alerts until `name` fires; returns the states seen in order (repeats collapsed). */
 async function statesUntilFiring(name: string, labels: Record<string, string>, timeoutMs: number): Promise<string[]> {
   const seen: string[] = [];
-  await waitFor(
-    async () => {
-      const state = alertState(await prometheus!.alerts(), name, labels);
-      if (seen.at(-1) !== state) seen.push(state);
-      return state === 'firing';
-    },
-    { timeoutMs, intervalMs: 250, message: `${name} firing (states seen: ${seen.join(' → ')})` },
-  );
+  try {
+    await waitFor(
+      async () => {
+        const state = alertState(await prometheus!.alerts(), name, labels);
+        if (seen.at(-1) !== state) seen.push(state);
+        return state === 'firing';
+      },
+      { timeoutMs, intervalMs: 250, message: `${name} firing` },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nstates seen: ${seen.join(' → ')}`);
+  }
   return seen;
 }
 
