@@ -1,8 +1,9 @@
 /**
- * A real Prometheus for a test: its own temporary directory (config, rules, TSDB), a free port on
- * 127.0.0.1, its own process group. States: starting → ready → stopped. stop() sends SIGTERM to the
- * group, SIGKILL after a deadline, and removes the directory; a test process that exits any other way
- * SIGKILLs the group, so no Prometheus outlives its test.
+ * A real Prometheus for a test: its own temporary directory (config, rules, TSDB) and a free port on
+ * 127.0.0.1. States: starting → ready → stopped. stop() sends SIGTERM, SIGKILL after a deadline, and
+ * removes the directory; a test process that exits any other way SIGKILLs it, so no Prometheus outlives
+ * its test. Prometheus starts no processes of its own, so its pid is all there is to stop. It stays in
+ * the test's process group (not detached), so a Ctrl-C in the terminal reaches it too.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,38 +61,36 @@ export async function startPrometheus(config: unknown, files: Record<string, unk
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1h',
     ],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not spawn ${binary}`);
-  const killGroup = () => {
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('close', () => ((exited = true), resolve())));
+  const kill = (signal: NodeJS.Signals) => {
+    if (exited) return;
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(pid, signal);
     } catch {
       // Already gone.
     }
   };
-  process.once('exit', killGroup);
+  const killNow = () => kill('SIGKILL');
+  process.once('exit', killNow);
   const lines: string[] = [];
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (l) => lines.push(l));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('close', () => ((exited = true), resolve())));
   const tail = (count = 30) => lines.slice(-count).join('\n');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       if (!exited) {
-        try {
-          process.kill(-pid, 'SIGTERM');
-        } catch {
-          // Already gone.
-        }
-        const timer = setTimeout(killGroup, 15_000);
+        kill('SIGTERM');
+        const timer = setTimeout(killNow, 15_000);
         await exit;
         clearTimeout(timer);
       }
-      process.removeListener('exit', killGroup);
+      process.removeListener('exit', killNow);
       rmSync(dir, { recursive: true, force: true });
     })());
 
