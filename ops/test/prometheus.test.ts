@@ -4,7 +4,7 @@
  * rules evaluated every second.
  *
  * The rules Prometheus runs are generated from ops/prometheus/alerts.yml with ONE change: the lag
- * alert's threshold and `for` (30 s for 5m) become 2 s for 10s, so it can fire within a test. Everything
+ * alert's threshold and `for` (30 s for 5m) become 10 s for 10s, so it can fire within a test. Everything
  * else (the other rules, the scrape jobs) is the kit's own.
  *
  * 1. While events flow, every expression of the dashboard returns data (a number, not NaN).
@@ -30,7 +30,8 @@ import { ALERTS, PROMETHEUS_CONFIG, alertRules, dashboardPanels, readYaml, witho
 import { startPrometheus, type PrometheusProcess } from './prometheus-process';
 
 const LAG_ALERT = 'Chat3PublishedLagHigh';
-const TEST_LAG_THRESHOLD = '2';
+// Above what a relay that keeps up shows on a busy two-core machine (a few seconds at worst), far below 30 s.
+const TEST_LAG_THRESHOLD = '10';
 const TEST_LAG_FOR = '10s';
 const PARTITIONS = 2;
 const TENANT = 'tnt_test';
@@ -93,15 +94,13 @@ function messageEvent() {
   };
 }
 
-/** Events keep flowing (20 a second, 3 Updates each) until the test ends. */
+/** Events keep flowing (10 a second, 3 Updates each) until the test ends. */
 function startTraffic(): void {
   traffic = setInterval(() => {
-    for (let i = 0; i < 2; i++) {
-      broker.publishJson(eventsExchange, `message.create.${TENANT}`, messageEvent()).then(
-        () => (published += 1),
-        (err: unknown) => (publishError = err),
-      );
-    }
+    broker.publishJson(eventsExchange, `message.create.${TENANT}`, messageEvent()).then(
+      () => (published += 1),
+      (err: unknown) => (publishError = err),
+    );
   }, 100);
 }
 
@@ -229,6 +228,10 @@ describe('the monitoring kit on a real Prometheus', () => {
       timeoutMs: 60_000,
       intervalMs: 500,
       message: `${LAG_ALERT} inactive while the relay runs`,
+    }).catch(async (err: Error) => {
+      const lag = await prometheus!.query('max(chat3_relay_published_lag_seconds or chat3_builder_published_lag_seconds)');
+      const backlog = await prometheus!.query('max(chat3_relay_backlog)');
+      throw new Error(`${err.message}\nlag now ${lag[0]?.value[1]} s, backlog ${backlog[0]?.value[1]}`);
     });
     const before = published;
     relay.kill('SIGKILL');
@@ -241,7 +244,9 @@ describe('the monitoring kit on a real Prometheus', () => {
     expect(publishError).toBeUndefined();
     // The builders' gauge carried it: the relay's series went stale with its target.
     expect(await prometheus!.query('chat3_relay_published_lag_seconds')).toEqual([]);
-    expect(Number((await prometheus!.query('max(chat3_builder_published_lag_seconds)'))[0]!.value[1])).toBeGreaterThan(2);
+    expect(Number((await prometheus!.query('max(chat3_builder_published_lag_seconds)'))[0]!.value[1])).toBeGreaterThan(
+      Number(TEST_LAG_THRESHOLD),
+    );
 
     const down = await prometheus!.query('up{job="chat3-relay"} == 0');
     expect(down.map((r) => r.metric.job)).toEqual(['chat3-relay']);
