@@ -2,9 +2,9 @@
  * What the ops tests share: where the monitoring kit lives, readers for its rules and dashboard, the
  * Prometheus tools (a missing one fails loudly: setup installs them), and PromQL helpers.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { repoRoot } from '@chat3/testkit';
 import { parse } from 'yaml';
 
@@ -72,14 +72,18 @@ export function metricNames(expr: string): string[] {
 
 /** Absolute path of a Prometheus tool; throws with what to do when it is missing (never a skip). */
 export function prometheusTool(name: 'promtool' | 'prometheus'): string {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  if (found.status !== 0 || !path) {
-    throw new Error(
-      `${name} is not installed. Run \`bash scripts/setup.sh\` as root (it installs Debian's prometheus package), or apt-get install prometheus.`,
-    );
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not in this directory.
+    }
   }
-  return path;
+  throw new Error(
+    `${name} is not on PATH. Run \`bash scripts/setup.sh\` as root (it installs Debian's prometheus package), or apt-get install prometheus.`,
+  );
 }
 
 export interface ToolRun {
@@ -90,11 +94,6 @@ export interface ToolRun {
 export function promtool(...args: string[]): ToolRun {
   const run = spawnSync(prometheusTool('promtool'), args, { encoding: 'utf8', timeout: 120_000 });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
-
-/** `prometheus --version`'s first line, for messages. */
-export function prometheusVersion(): string {
-  return execFileSync(prometheusTool('prometheus'), ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
 }
 
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens. */
