@@ -2,7 +2,7 @@
  * The alert rules as promtool sees them: the configuration and rules check, the unit tests pass, and
  * the unit tests would notice a broken rule. For every alert, a copy of the rules where it always fires,
  * where it never fires, and (when it has one) where it has no `for` must each fail the unit tests; so
- * must a lag threshold moved from 30 s to 60 s.
+ * must wrong thresholds and filters.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,12 +84,26 @@ describe('the unit tests catch a broken rule', () => {
     });
   }
 
-  it('Chat3PublishedLagHigh with a threshold of 60 s instead of 30 s fails', () => {
-    const run = unitTestsWith('lag-60', 'Chat3PublishedLagHigh', (r) => {
-      expect(r.expr).toMatch(/> 30$/);
-      r.expr = r.expr.replace(/> 30$/, '> 60');
+  // Wrong thresholds and filters, each caught by a firing or a quiet case.
+  it.each([
+    ['Chat3PublishedLagHigh', '> 30', '> 60'],
+    ['Chat3PublishedLagHigh', '> 30', '> 29'],
+    ['Chat3BacklogGrowing', '> 1000', '> 5000'],
+    ['Chat3BacklogGrowing', '> 1000', '> 100'],
+    ['Chat3UpdatesParked', '> 0', '> 5'],
+    ['Chat3DeadLettersRising', '> 0', '> 5'],
+    ['Chat3RelayConfirmFailures', '> 0', '> 5'],
+    ['Chat3RelayConfirmFailures', 'nack|timeout|closed', '.+'],
+    ['Chat3ProcessDown', 'chat3-builder|chat3-relay', '.+'],
+    ['Chat3RelayPartitionsUnowned', ' < ', ' <= '],
+    ['Chat3BuilderPartitionsUnowned', ' < ', ' <= '],
+    ['Chat3RelayNotInChangeStreamMode', 'chat3_relay_change_streams_supported == 1', 'chat3_relay_change_streams_supported >= 0'],
+  ])('%s with %s changed to %s fails', (alert, from, to) => {
+    const run = unitTestsWith(`${alert}-${to.replace(/\W+/g, '_')}`, alert, (r) => {
+      expect(r.expr).toContain(from);
+      r.expr = r.expr.replace(from, to);
     });
-    expect(run.status).not.toBe(0);
-    expect(run.output).toContain('alertname: Chat3PublishedLagHigh');
+    expect(run.status, `${alert} with ${to} passed the unit tests`).not.toBe(0);
+    expect(run.output).toContain(`alertname: ${alert}`);
   });
 });
