@@ -35,10 +35,7 @@ describe('ensureIndexes', () => {
 
     // recipient_seq: a recipient's seq is taken once; Updates not numbered yet do not collide.
     const recipient = { tenantId: 'tnt_1', userId: 'usr_seq' };
-    await updates.insertMany([
-      { ...recipient, eventId: 'e1' },
-      { ...recipient, eventId: 'e2' },
-    ]);
+    await updates.insertMany([{ ...recipient, eventId: 'e1' }, { ...recipient, eventId: 'e2' }]);
     await updates.insertOne({ ...recipient, eventId: 'e3', seq: 1 });
     await updates.insertOne({ tenantId: 'tnt_2', userId: 'usr_seq', eventId: 'e3', seq: 1 }); // another tenant
     await expect(updates.insertOne({ ...recipient, eventId: 'e4', seq: 1 })).rejects.toMatchObject({ code: 11000 });
