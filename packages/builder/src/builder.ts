@@ -75,6 +75,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
   );
   const instanceId = deps.instanceId ?? `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
+  metrics.partitions.set(config.BUILDER_PARTITIONS);
   const publisher = createConfirmPublisher({
     name: 'forwards',
     logger: logger.child({ component: 'publisher' }),

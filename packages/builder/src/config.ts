@@ -30,6 +30,12 @@ export const builderEnvSchema = z.object({
     'a forward or dead letter not confirmed this long is requeued (the connection is restarted)',
   ),
   BUILDER_MAX_EVENT_BYTES: intVar(1_048_576, 1_024, 134_217_728, 'larger event bodies are dead-lettered'),
+  BUILDER_STATS_INTERVAL_MS: intVar(
+    2_000,
+    100,
+    600_000,
+    'how often the published-lag gauge is sampled (less often when sampling itself is slow: at most a fifth of the time)',
+  ),
   BUILDER_ENSURE_READ_MODEL_INDEXES: z
     .enum(['true', 'false'])
     .default('true')

@@ -3,7 +3,7 @@
  */
 import { hostname } from 'node:os';
 import { ConfigError, connectMongo, retryingStartup, createLogger, createOpsServer, createShutdown, type Logger } from '@chat3/runtime';
-import { createMongoBuilder } from './mongo-builder';
+import { createMongoBuilder, createMongoLagSampler } from './mongo-builder';
 import { loadBuilderConfig, type BuilderConfig } from './config';
 import { createBuilderMetrics } from './metrics';
 
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     logger,
     onFatal: (err) => fatal(err, 'rabbitmq refused the builder topology'),
   });
+  const lagSampler = createMongoLagSampler({ config, mongo, metrics, logger });
   const ops = createOpsServer({
     port: config.METRICS_PORT,
     registry: metrics.registry,
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     stop: async () => {
+      await lagSampler.stop();
       await builder.stop();
       await ops.stop();
       await mongo.close();
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   const port = await ops.start();
   logger.info({ port }, 'ops server listening');
   await builder.start();
+  lagSampler.start();
 }
 
 main().catch((err: unknown) => {

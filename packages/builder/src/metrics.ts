@@ -1,6 +1,16 @@
 /** The builder's Prometheus metrics (one registry per process, so tests can run several builders). */
-import { ADVISORY_FIELDS } from '@chat3/core';
+import { ADVISORY_FIELDS, BAD_EVENT_REASONS } from '@chat3/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The dead-letter reasons each stage knows, so their series exist from the start at 0: Prometheus's
+ * increase() cannot see the first increment of a series that appears with it, and the first dead letter
+ * is the one the alert is for. A reason missing here still counts, from its second occurrence on.
+ */
+export const DEAD_LETTER_REASONS = {
+  router: [...BAD_EVENT_REASONS],
+  builder: [...BAD_EVENT_REASONS, 'build-error', 'unbuildable', 'write-rejected'],
+} as const;
 
 export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -13,9 +23,19 @@ export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {})
     registers,
   });
   for (const field of ADVISORY_FIELDS) fieldsCorrected.inc({ field }, 0);
+  const eventsDeadLettered = new Counter({
+    name: 'chat3_builder_events_dead_lettered_total',
+    help: 'Events sent to the dead-letter queue, by reason',
+    labelNames: ['reason', 'stage'],
+    registers,
+  });
+  for (const [stage, reasons] of Object.entries(DEAD_LETTER_REASONS)) {
+    for (const reason of reasons) eventsDeadLettered.inc({ reason, stage }, 0);
+  }
   return {
     registry,
     fieldsCorrected,
+    eventsDeadLettered,
     eventsConsumed: new Counter({
       name: 'chat3_builder_events_consumed_total',
       help: 'Events taken from the intake queue, by event type (a known spelling as received, else other; invalid when unparsable)',
@@ -28,12 +48,7 @@ export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {})
       labelNames: ['event_type', 'reason'],
       registers,
     }),
-    eventsDeadLettered: new Counter({
-      name: 'chat3_builder_events_dead_lettered_total',
-      help: 'Events sent to the dead-letter queue, by reason',
-      labelNames: ['reason', 'stage'],
-      registers,
-    }),
+
     eventsBuilt: new Counter({
       name: 'chat3_builder_events_built_total',
       help: 'Events whose Updates are written',
@@ -76,6 +91,16 @@ export function createBuilderMetrics(options: { defaultMetrics?: boolean } = {})
     ownedPartitions: new Gauge({
       name: 'chat3_builder_owned_partitions',
       help: 'Partition queues this instance consumes',
+      registers,
+    }),
+    partitions: new Gauge({
+      name: 'chat3_builder_partitions',
+      help: 'Partition queues there are (BUILDER_PARTITIONS): the builders between them should own this many',
+      registers,
+    }),
+    publishedLag: new Gauge({
+      name: 'chat3_builder_published_lag_seconds',
+      help: 'How long the oldest unpublished Update has waited, as the relay measures it (0 when none); sampled here too, so lag stays visible while no relay runs',
       registers,
     }),
   };

@@ -5,7 +5,8 @@ import type { Document, MongoClient } from 'mongodb';
 import { createBuilder, type Builder, type BuilderStore } from './builder';
 import type { BuilderConfig } from './config';
 import { findDialogIdOfMessage, loadReadModel, readModelCollections } from './db/read-model-queries';
-import { insertUpdates } from './db/update-store';
+import { insertUpdates, oldestWaitingSince } from './db/update-store';
+import { createLagSampler, type LagSampler } from './lag-sampler';
 import { claimEmission, computeStats, loadEmitted } from './db/user-stats-store';
 import type { BuilderMetrics } from './metrics';
 
@@ -58,5 +59,16 @@ export function createMongoBuilder({ config, mongo, metrics, logger, onFatal }: 
     metrics,
     logger,
     onFatal,
+  });
+}
+
+/** The published-lag gauge, sampled from the `updates` collection. */
+export function createMongoLagSampler({ config, mongo, metrics, logger }: Omit<MongoBuilderDeps, 'onFatal'>): LagSampler {
+  const updates = mongo.db(config.MONGODB_DB).collection<Document>(config.UPDATES_COLLECTION);
+  return createLagSampler({
+    oldestWaitingSince: () => oldestWaitingSince(updates),
+    setLagSeconds: (seconds) => metrics.publishedLag.set(seconds),
+    intervalMs: config.BUILDER_STATS_INTERVAL_MS,
+    logger: logger.child({ component: 'lag-sampler' }),
   });
 }

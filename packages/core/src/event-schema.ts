@@ -201,7 +201,8 @@ export type ParsedEvent =
     }
   | { ok: false; reason: BadEventReason; detail: string };
 
-export type BadEventReason = 'oversized' | 'not-json' | 'schema';
+export const BAD_EVENT_REASONS = ['oversized', 'not-json', 'schema'] as const;
+export type BadEventReason = (typeof BAD_EVENT_REASONS)[number];
 
 export interface ParseOptions {
   maxBytes: number;

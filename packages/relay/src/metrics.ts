@@ -1,4 +1,5 @@
 /** The relay's Prometheus metrics (one registry per process). */
+import { PUBLISH_FAILURES } from '@chat3/runtime';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -10,8 +11,18 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'chat3_relay_' });
   const registers = [registry];
+  const publishFailures = new Counter({
+    name: 'chat3_relay_publish_failures_total',
+    help: 'Publishes that were not confirmed (sent again later)',
+    labelNames: ['reason'],
+    registers,
+  });
+  // Every reason exists from the start, at 0: Prometheus's increase() cannot see the first increment of
+  // a series that appears with it, and the first failure is the one an alert is for.
+  for (const reason of PUBLISH_FAILURES) publishFailures.inc({ reason }, 0);
   return {
     registry,
+    publishFailures,
     backlog: new Gauge({ name: 'chat3_relay_backlog', help: 'Unpublished Updates (parked ones excluded)', registers }),
     publishedLag: new Gauge({
       name: 'chat3_relay_published_lag_seconds',
@@ -37,12 +48,7 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Updates returned by the broker because no queue was bound for the recipient',
       registers,
     }),
-    publishFailures: new Counter({
-      name: 'chat3_relay_publish_failures_total',
-      help: 'Publishes that were not confirmed (sent again later)',
-      labelNames: ['reason'],
-      registers,
-    }),
+
     parkedTotal: new Counter({
       name: 'chat3_relay_parked_total',
       help: 'Updates parked by this instance',
@@ -55,6 +61,11 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
     mode: new Gauge({ name: 'chat3_relay_mode', help: 'Current way of finding work (1 = active)', labelNames: ['mode'], registers }),
+    changeStreamsSupported: new Gauge({
+      name: 'chat3_relay_change_streams_supported',
+      help: 'The server has change streams (a replica set or sharded cluster): 1 yes, 0 no or not probed yet',
+      registers,
+    }),
     ownedPartitions: new Gauge({ name: 'chat3_relay_owned_partitions', help: 'Relay partitions this instance holds', registers }),
     layoutPartitions: new Gauge({
       name: 'chat3_relay_layout_partitions',

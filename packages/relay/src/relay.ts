@@ -145,6 +145,7 @@ export function createRelay(deps: RelayDeps): Relay {
     logger: logger.child({ component: 'change-stream' }),
     onUnsupported: (err) => {
       logger.warn({ err: errorMessage(err) }, 'change streams unavailable; switching to polling');
+      metrics.changeStreamsSupported.set(0);
       enterMode('polling');
     },
   });
@@ -158,11 +159,23 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   async function chooseMode(): Promise<RelayMode> {
-    if (config.RELAY_MODE === 'polling') return 'polling';
-    if (await store.supportsChangeStreams()) return 'change-stream';
+    if (config.RELAY_MODE === 'polling') {
+      // Probed all the same, for chat3_relay_change_streams_supported: polling where the server has change
+      // streams is worth an alert (a setting left over from a stand-in). Failing to probe is no reason to
+      // hold up a relay that was told to poll.
+      await probeChangeStreams().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'change stream probe failed'));
+      return 'polling';
+    }
+    if (await probeChangeStreams()) return 'change-stream';
     if (config.RELAY_MODE === 'change-stream') throw new Error('RELAY_MODE=change-stream, but the server cannot: it has no change streams');
     logger.warn('server has no change streams; polling');
     return 'polling';
+  }
+
+  async function probeChangeStreams(): Promise<boolean> {
+    const supported = await store.supportsChangeStreams();
+    metrics.changeStreamsSupported.set(supported ? 1 : 0);
+    return supported;
   }
 
   // Gauges, on their own timer (the safety-net sweep is the tailer's, see change-stream.ts).

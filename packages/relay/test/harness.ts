@@ -123,6 +123,13 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   }
 
+  /** The sum of every series of a metric (all label values) from a relay's /metrics. */
+  async function metricTotal(proc: ManagedProcess, name: string): Promise<number> {
+    const { entry } = await proc.waitForLog((e) => e.msg === 'ops server listening', 10_000);
+    const text = await (await fetch(`http://127.0.0.1:${entry!.port}/metrics`)).text();
+    return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  }
+
   /** A relay's /readyz: status and checks. */
   async function readyz(proc: ManagedProcess): Promise<{ status: number; body: { ok: boolean; checks: Record<string, unknown> } }> {
     const { entry } = await proc.waitForLog((e) => e.msg === 'ops server listening', 10_000);
@@ -151,6 +158,7 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     waitReceived,
     waitAllPublished,
     metric,
+    metricTotal,
     readyz,
     cleanUp,
   };

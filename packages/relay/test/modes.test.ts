@@ -24,9 +24,18 @@ describe.skipIf(
     await relay.waitForLog((e) => e.msg === 'server has no change streams; polling', 30_000);
     await f.started(relay);
     expect(await f.metric(relay, 'chat3_relay_mode\\{mode="polling"\\}')).toBe(1);
+    expect(await f.metric(relay, 'chat3_relay_change_streams_supported')).toBe(0);
     const doc = makeUpdate('polly', 1);
     await f.insert([doc]);
     await f.waitReceived([doc._id], 30_000);
+  });
+
+  it('RELAY_MODE=polling still probes, so chat3_relay_change_streams_supported says what the server can do', async () => {
+    const f = (fx = await createRelayFixture('rforced'));
+    const relay = f.startRelay({ RELAY_MODE: 'polling' });
+    await f.started(relay);
+    expect(await f.metric(relay, 'chat3_relay_mode\\{mode="polling"\\}')).toBe(1);
+    expect(await f.metric(relay, 'chat3_relay_change_streams_supported')).toBe(0);
   });
 
   it('refuses to start when RELAY_MODE=change-stream is demanded', async () => {
@@ -46,6 +55,7 @@ describe.skipIf(gate(caps.changeStreams, 'change streams', 'relay change-stream 
       const relay = f.startRelay({ RELAY_MODE: 'change-stream' });
       await f.started(relay);
       expect(await f.metric(relay, 'chat3_relay_mode\\{mode="change-stream"\\}')).toBe(1);
+      expect(await f.metric(relay, 'chat3_relay_change_streams_supported')).toBe(1);
       const docs = Array.from({ length: 50 }, (_, i) => makeUpdate(`s${i % 5}`, i));
       await f.insert(docs);
       await f.waitReceived(

@@ -33,3 +33,18 @@ export async function insertUpdates(collection: Collection<Document>, drafts: Up
     return { inserted: err.insertedCount, duplicates, rejected };
   }
 }
+
+/**
+ * Epoch ms the oldest unpublished, unparked Update has waited since: its `createdAt`, or `republishedAt`
+ * when a replay put it back (the relay's lag, measured the same way; both use the `unpublished_oldest`
+ * and `unpublished_replays` indexes). Null when nothing waits.
+ */
+export async function oldestWaitingSince(collection: Collection<Document>): Promise<number | null> {
+  const waiting = { published: false, parked: { $exists: false } };
+  const [fresh, replayed] = await Promise.all([
+    collection.findOne({ ...waiting, republishedAt: { $exists: false } }, { projection: { createdAt: 1 }, sort: { createdAt: 1, _id: 1 } }),
+    collection.findOne({ ...waiting, republishedAt: { $exists: true } }, { projection: { republishedAt: 1 }, sort: { republishedAt: 1 } }),
+  ]);
+  const since = [fresh?.createdAt, replayed?.republishedAt].filter((t): t is number => typeof t === 'number');
+  return since.length > 0 ? Math.min(...since) : null;
+}

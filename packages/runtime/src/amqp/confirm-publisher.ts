@@ -27,7 +27,8 @@ import type { Logger } from '../logger';
 import { createManagedChannel, type ManagedChannel } from './managed-channel';
 import type { AmqpConfirmChannel, AmqpModel, Message, Options } from './ports';
 
-export type PublishFailure = 'nack' | 'refused' | 'closed' | 'timeout' | 'invalid';
+export const PUBLISH_FAILURES = ['nack', 'refused', 'closed', 'timeout', 'invalid'] as const;
+export type PublishFailure = (typeof PUBLISH_FAILURES)[number];
 
 export class PublishError extends Error {
   override name = 'PublishError';
