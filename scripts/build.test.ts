@@ -1,7 +1,7 @@
 /**
  * `pnpm build` and the processes it produces, started as the README and the image start them:
  * `node packages/<service>/dist/main.js`, and for development `pnpm -s builder` / `pnpm -s relay`. Each
- * answers /healthz, and SIGTERM to the started command's pid stops it gracefully within
+ * answers /healthz (and the image's HEALTHCHECK script agrees), and SIGTERM to the started command's pid stops it gracefully within
  * SHUTDOWN_TIMEOUT_MS and leaves no process of its group running (pnpm → tsx → node must all go).
  */
 import { spawnSync } from 'node:child_process';
@@ -105,6 +105,10 @@ describe.each(cases)('$label', ({ service, command, started }) => {
       await proc.waitForLog((e) => e.msg === started, 90_000);
       const health = await fetch(`http://127.0.0.1:${entry!.port as number}/healthz`);
       expect(health.status).toBe(200);
+      // The image's HEALTHCHECK script says the same.
+      const healthcheck = () =>
+        spawnSync('node', ['docker/healthcheck.mjs'], { cwd: repoRoot, env: { ...process.env, METRICS_PORT: String(entry!.port) } }).status;
+      expect(healthcheck()).toBe(0);
       expect(processGroupMembers(proc.pid)).toContain(proc.pid);
 
       let status: ExitStatus | undefined;
@@ -121,6 +125,7 @@ describe.each(cases)('$label', ({ service, command, started }) => {
         () => undefined,
       );
       expect(processGroupMembers(proc.pid)).toEqual([]);
+      expect(healthcheck()).toBe(1);
     } finally {
       // A failed run must not leave an orphaned builder or relay holding leases.
       for (const pid of pgid === undefined ? [] : processGroupMembers(pgid)) process.kill(pid, 'SIGKILL');
