@@ -42,13 +42,15 @@ export function processGroupMembers(pgid: number): number[] {
 beforeAll(() => {
   const result = spawnSync('pnpm', ['-s', 'build'], { cwd: repoRoot, encoding: 'utf8' });
   expect(result.status, `pnpm build failed:\n${result.stderr}`).toBe(0);
-}, 180_000);
+}, 300_000);
 
 describe('pnpm build', () => {
-  it('compiles every package and the three services to JavaScript under dist/', () => {
+  it('compiles every package to JavaScript and declarations, and the three services, under dist/', () => {
     for (const dir of readdirSync(join(repoRoot, 'packages'))) {
-      if (existsSync(join(repoRoot, 'packages', dir, 'package.json')))
+      if (existsSync(join(repoRoot, 'packages', dir, 'package.json'))) {
         expect(existsSync(join(repoRoot, 'packages', dir, 'dist/index.js')), dir).toBe(true);
+        expect(existsSync(join(repoRoot, 'packages', dir, 'dist/index.d.ts')), dir).toBe(true);
+      }
     }
     for (const service of ['builder', 'relay', 'api'])
       expect(existsSync(join(repoRoot, `packages/${service}/dist/main.js`)), service).toBe(true);

@@ -12,9 +12,11 @@
  *   service's own package.json declares: the image installs exactly those (`pnpm deploy --prod`), so
  *   an undeclared one fails the build here rather than the container at start.
  *
- * Type checking is `pnpm typecheck` (tsc); esbuild only strips types.
+ * - Declarations: one `tsc -p tsconfig.build.json` (which also type-checks the sources) writes
+ *   `.d.ts` files for every package's `src/`, copied to its `dist/` next to the JavaScript.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -75,12 +77,26 @@ async function buildPackage(dir: string): Promise<string[]> {
   return built;
 }
 
+/** `.d.ts` for every package, from one tsc run, into each package's dist/. */
+function emitDeclarations(dirs: string[]): void {
+  const typesDir = join(root, '.cache/build-types');
+  rmSync(typesDir, { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${tsc.status})`);
+  for (const dir of dirs) cpSync(join(typesDir, dir, 'src'), join(packagesDir, dir, 'dist'), { recursive: true });
+}
+
 async function main(): Promise<void> {
   const dirs = readdirSync(packagesDir).filter((d) => existsSync(join(packagesDir, d, 'package.json')));
   for (const dir of dirs) {
     const built = await buildPackage(dir);
     process.stderr.write(`built packages/${dir}/dist (${built.length} entr${built.length === 1 ? 'y' : 'ies'})\n`);
   }
+  emitDeclarations(dirs);
+  process.stderr.write('declarations written to packages/*/dist\n');
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
