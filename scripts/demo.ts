@@ -14,7 +14,8 @@
  * Exit code 0 only when every event was processed and every Update published.
  *
  * Flags: --duration S (20) --rate EV/S (20) --users N (200) --dialogs N (100) --seed N (1)
- *        --drain-timeout S (60) --keep (leave the demo database for a look).
+ *        --drain-timeout S (60) --keep (leave the demo database for a look)
+ *        --compiled (run `node packages/<service>/dist/main.js`, as `pnpm build` made it, instead of tsx).
  * The default rate is what the relay keeps up with on the FerretDB stand-in (polling; every update there
  * scans the collection): about 7 Updates per event, a lag of a few seconds. Higher rates want MongoDB.
  */
@@ -43,6 +44,7 @@ const flags = parseFlags(import.meta.url, {
   seed: { type: 'string' },
   'drain-timeout': { type: 'string' },
   keep: { type: 'boolean', default: false },
+  compiled: { type: 'boolean', default: false },
 });
 
 function readParams() {
@@ -54,6 +56,7 @@ function readParams() {
     seed: Math.floor(numFlag('seed', flags.seed, 1, 0)),
     drainTimeoutS: numFlag('drain-timeout', flags['drain-timeout'], 60, 1),
     keep: flags.keep ?? false,
+    compiled: flags.compiled ?? false,
   };
 }
 
@@ -209,6 +212,7 @@ async function main(): Promise<number> {
         cwd: REPO,
         env: { ...env, ...extra },
         logFile: join(DIR, `${name}.log`),
+        compiled: params.compiled,
         timeoutMs: 60_000,
         signal: interrupt.signal,
       });
@@ -226,6 +230,7 @@ async function main(): Promise<number> {
       cwd: REPO,
       env: { ...env, API_TOKENS: `${apiToken}=*`, API_PORT: String(apiPort) },
       logFile: join(DIR, 'api.log'),
+      compiled: params.compiled,
       timeoutMs: 60_000,
       signal: interrupt.signal,
     });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent project setup: pnpm at the version package.json pins, `pnpm install` only when
+# Idempotent project setup: pnpm at the version package.json pins, docker-compose for the compose
+# check (Debian package, when missing), `pnpm install` only when
 # node_modules is missing or pnpm-lock.yaml changed since the last install (a stamp under
 # node_modules/ holds the lockfile's hash), and Prometheus with promtool for the monitoring kit's tests
 # (Debian's `prometheus` package, when missing and we are root). Logs to stderr.
@@ -49,6 +50,14 @@ ensure_prometheus() {
   fi
 }
 ensure_prometheus
+
+# docker-compose (Debian's 1.29) parses docker/docker-compose.yml in the tests; no container engine is
+# needed. Installed when missing and apt-get is usable (root); otherwise that check is skipped loudly.
+if ! command -v docker-compose >/dev/null && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+  log "installing docker-compose (apt-get, Debian package)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose >/dev/null; }
+  apt_install || { apt-get update >/dev/null && apt_install; } || log "could not install docker-compose; the compose check will be skipped"
+fi
 
 lock_hash="$(sha256sum "$CHAT3_ROOT/pnpm-lock.yaml" | cut -d' ' -f1)"
 if [[ -d "$CHAT3_ROOT/node_modules" && -f "$STAMP" && "$(cat "$STAMP")" == "$lock_hash" ]]; then

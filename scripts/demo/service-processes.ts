@@ -1,12 +1,21 @@
 /**
- * The demo's services as real child processes: `node --import tsx <entry>` from the repo root, output
+ * The demo's services as real child processes: `node --import tsx <entry>` (or with `compiled`, the
+ * build's `node packages/<service>/dist/main.js`) from the repo root, output
  * to a log file (never the terminal), in their own process group so a Ctrl-C in the terminal reaches
  * only the demo, which then stops them in order. States: starting → listening (port read from the
  * `ops server listening` log line) → ready (/readyz 200) → stopped. Anything still running when the
  * demo exits is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** `packages/relay/src/main.ts` → `packages/relay/dist/main.js`, which must have been built. */
+function compiledEntry(cwd: string, entry: string): string {
+  const compiled = entry.replace(/\/src\/main\.ts$/, '/dist/main.js');
+  if (compiled === entry || !existsSync(join(cwd, compiled))) throw new Error(`${compiled} is missing: run \`pnpm build\` first`);
+  return compiled;
+}
 
 export interface ExitStatus {
   code: number | null;
@@ -37,11 +46,14 @@ export async function startService(options: {
   cwd: string;
   env: NodeJS.ProcessEnv;
   logFile: string;
+  /** Run the build's `dist/main.js` of the entry's package (`pnpm build` first) instead of tsx. */
+  compiled?: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
 }): Promise<ServiceProcess> {
+  const args = options.compiled ? [compiledEntry(options.cwd, options.entry)] : ['--import', 'tsx', options.entry];
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+  const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', fd, fd],
@@ -83,7 +95,7 @@ export async function startService(options: {
     name: options.name,
     pid: child.pid,
     logFile: options.logFile,
-    command: `node --import tsx ${options.entry}`,
+    command: `node ${args.join(' ')}`,
     port: 0,
     alive: () => status === undefined,
     exited,

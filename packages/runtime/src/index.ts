@@ -10,3 +10,4 @@ export * from './ops-server';
 export * from './shutdown';
 export * from './indexes';
 export * from './startup';
+export * from './service';

@@ -45,10 +45,19 @@ export interface SpawnServiceOptions {
   /** Repo-relative path of the TypeScript entry, e.g. packages/builder/src/main.ts. */
   entry: string;
   env: Record<string, string>;
+  /**
+   * The command to run instead of `node --import tsx <entry>`, as documented for operators, e.g.
+   * `['node', 'packages/relay/dist/main.js']` or `['pnpm', '-s', 'relay']`.
+   */
+  command?: [string, ...string[]];
+  /** Start it as the leader of a process group of its own (pgid = pid), so a test can find what it left. */
+  processGroup?: boolean;
 }
 
 const MAX_LINES = 100_000;
 const live = new Set<ChildProcess>();
+/** Children started with `processGroup`: the exit hook kills their whole group. */
+const groupLeaders = new WeakSet<ChildProcess>();
 let exitHookInstalled = false;
 
 export function spawnService(opts: SpawnServiceOptions): ManagedProcess {
@@ -59,13 +68,16 @@ export function spawnService(opts: SpawnServiceOptions): ManagedProcess {
   // The service should run as in production, not believe it is inside a vitest worker.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
   // --import tsx resolves from the cwd, which is the repo root and so finds its node_modules/tsx.
-  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+  const [file, ...args] = opts.command ?? [process.execPath, '--import', 'tsx', opts.entry];
+  const child = spawn(file, args, {
     cwd: repoRoot,
+    detached: opts.processGroup ?? false,
     env: { ...inherited, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not spawn ${opts.name} (${opts.entry})`);
   live.add(child);
+  if (opts.processGroup) groupLeaders.add(child);
 
   const lines: LogLine[] = [];
   const waiters = new Set<(line: LogLine) => void>();
@@ -186,6 +198,14 @@ function installExitHook() {
   exitHookInstalled = true;
   // 'exit' handlers must be synchronous: a SIGKILL is the only thing left to do.
   process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
+    for (const child of live) {
+      if (groupLeaders.has(child) && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
+      } else child.kill('SIGKILL');
+    }
   });
 }
