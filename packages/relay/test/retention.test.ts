@@ -166,6 +166,48 @@ describe('the retention deleter (servers without TTL indexes)', () => {
     expect(starts[4]! - starts[0]!).toBeGreaterThanOrEqual(4 * 295);
   });
 
+  it('stops between batches on shutdown, without waiting out the interval', async () => {
+    const db = await database();
+    const updates = db.db.collection<StoredUpdate>('updates');
+    await updates.insertMany(Array.from({ length: 30 }, (_, i) => published('slow', i, 2 * HOUR)) as StoredUpdate[]);
+    let calls = 0;
+    const { retention, m } = startDeleter({
+      updates,
+      db,
+      batchSize: 10,
+      intervalMs: 600_000,
+      spy: (_c, phase) => void (phase === 'start' && calls++),
+    });
+    await waitFor(() => m.deleted === 10, { timeoutMs: 10_000, message: 'first batch deleted' });
+    const stoppedAt = performance.now();
+    await retention.stop();
+    expect(performance.now() - stoppedAt).toBeLessThan(5_000);
+    expect(retention.state).toBe('stopped');
+    const callsAtStop = calls;
+    expect(await updates.countDocuments()).toBe(20);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toBe(callsAtStop);
+  });
+
+  it('survives database errors: logs, backs off and tries again', async () => {
+    const db = await database();
+    const updates = db.db.collection<StoredUpdate>('updates');
+    await updates.insertMany(Array.from({ length: 10 }, (_, i) => published('flaky', i, 2 * HOUR)) as StoredUpdate[]);
+    let failures = 2;
+    const { retention, m } = startDeleter({
+      updates,
+      db,
+      spy: (call, phase) => {
+        if (call === 'expiredIds' && phase === 'start' && failures-- > 0)
+          throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+      },
+    });
+    await waitFor(() => retention.lastError === 'connection reset', { timeoutMs: 10_000, message: 'the error recorded' });
+    await waitFor(() => m.deleted === 10, { timeoutMs: 20_000, message: 'deleted after the errors' });
+    expect(retention.state).toBe('deleting');
+    expect(retention.lastError).toBeNull();
+  });
+
   it('runs on one relay at a time: the lease holder deletes, the other waits and takes over when it stops', async () => {
     const db = await database();
     const updates = db.db.collection<StoredUpdate>('updates');
