@@ -13,6 +13,9 @@ import type { StoredUpdate } from './ports';
 import { createRelay, type Relay } from './relay';
 import { createRetention, withRetention } from './retention';
 
+/** Least time between two samples of `chat3_relay_oldest_retained_seconds`. */
+const RETENTION_SAMPLE_INTERVAL_MS = 15_000;
+
 export interface MongoRelayDeps {
   config: RelayConfig;
   mongo: MongoClient;
@@ -43,7 +46,8 @@ export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: Mo
     retentionSeconds: retentionSeconds(config),
     batchSize: config.RELAY_RETENTION_BATCH,
     intervalMs: config.RELAY_RETENTION_INTERVAL_MS,
-    sampleIntervalMs: config.RELAY_STATS_INTERVAL_MS,
+    // The oldest retained age moves slowly; sampling it as often as the backlog would only load the server.
+    sampleIntervalMs: Math.max(config.RELAY_STATS_INTERVAL_MS, RETENTION_SAMPLE_INTERVAL_MS),
     metrics,
     logger: logger.child({ component: 'retention' }),
   });

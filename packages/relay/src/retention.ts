@@ -175,7 +175,8 @@ export function createRetention(options: RetentionOptions): Retention {
   }
 
   async function sampleOldest(): Promise<void> {
-    let delayMs = 0;
+    // The first sample waits one interval, as the relay's other gauges do: a starting relay is busy.
+    let delayMs = options.sampleIntervalMs;
     while (!stopped) {
       await samplerPause.sleep(delayMs);
       if (stopped) break;
@@ -218,7 +219,7 @@ export function createRetention(options: RetentionOptions): Retention {
   };
 }
 
-/** The relay with retention alongside: retention starts after the relay and stops before it. */
+/** The relay with retention alongside: retention starts once the relay has, and stops with it. */
 export function withRetention(relay: Relay, retention: Retention): Relay {
   return {
     async start() {
@@ -226,8 +227,8 @@ export function withRetention(relay: Relay, retention: Retention): Relay {
       retention.start();
     },
     async stop() {
-      await retention.stop();
-      await relay.stop();
+      // Side by side: a deleter stuck on an unreachable database must not hold up the relay's hand-over.
+      await Promise.all([retention.stop(), relay.stop()]);
     },
     get mode() {
       return relay.mode;

@@ -268,6 +268,10 @@ describe('a relay process', () => {
     expect(await fixture.metric(relay, 'chat3_relay_oldest_retained_seconds')).toBeGreaterThanOrEqual(0);
     await relay.stop(10_000);
     expect(await relay.exited).toEqual({ code: 0, signal: null });
+    // The deleter's lease (stand-in) was handed back on shutdown, not left to expire.
+    const leases = fixture.database.db.collection<LeaseDoc>('leases');
+    expect(await leases.countDocuments({ group: 'retention', kind: 'lease', owner: { $ne: null } })).toBe(0);
+    if (!caps.ttlIndexes) expect(await leases.countDocuments({ group: 'retention', kind: 'lease' })).toBe(1);
   }, 200_000);
 
   it.skipIf(gate(caps.ttlIndexes, 'ttlIndexes', 'the relay creating, changing (collMod) and dropping the TTL index on publishedDate'))(
