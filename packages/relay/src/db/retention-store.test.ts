@@ -20,10 +20,10 @@ describe('the TTL index', () => {
     expect(retentionIndexSpec(604_800)).toEqual({ name: 'published_expiry', key: { publishedDate: 1 }, expireAfterSeconds: 604_800 });
   });
 
-  it('is changed in place by collMod naming the index', () => {
+  it('is changed in place by collMod naming the index by its key pattern', () => {
     expect(retentionCollMod('updates', 3_600)).toEqual({
       collMod: 'updates',
-      index: { name: 'published_expiry', expireAfterSeconds: 3_600 },
+      index: { keyPattern: { publishedDate: 1 }, expireAfterSeconds: 3_600 },
     });
   });
 
@@ -71,10 +71,11 @@ function fakeServer(indexes: Array<Record<string, unknown>>, behaviour: { ttl: b
       },
     },
     db: {
-      async command(command: { index: { name: string; expireAfterSeconds: number } }) {
+      async command(command: { index: { keyPattern: unknown; expireAfterSeconds: number } }) {
         calls.push(['command', command]);
         if (!behaviour.ttl) throw notImplemented;
-        indexes.find((i) => i.name === command.index.name)!.expireAfterSeconds = command.index.expireAfterSeconds;
+        const key = JSON.stringify(command.index.keyPattern);
+        indexes.find((i) => JSON.stringify(i.key) === key)!.expireAfterSeconds = command.index.expireAfterSeconds;
         return { ok: 1 };
       },
     },

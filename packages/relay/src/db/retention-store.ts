@@ -35,9 +35,13 @@ export function retentionIndexSpec(retentionSeconds: number): RetentionIndexSpec
   return { name: RETENTION_INDEX_NAME, key: { publishedDate: 1 }, expireAfterSeconds: retentionSeconds };
 }
 
-/** Changes the retention of the existing TTL index in place (no rebuild). */
+/**
+ * Changes the retention of the existing index in place (no rebuild); on MongoDB 5.1+ it also turns a
+ * plain index on the field into a TTL index. The index is named by its key pattern, which every
+ * MongoDB version accepts.
+ */
 export function retentionCollMod(collection: string, retentionSeconds: number): Document {
-  return { collMod: collection, index: { name: RETENTION_INDEX_NAME, expireAfterSeconds: retentionSeconds } };
+  return { collMod: collection, index: { keyPattern: retentionIndexSpec(retentionSeconds).key, expireAfterSeconds: retentionSeconds } };
 }
 
 /** Published before `cutoff`. A missing field never matches `$lt`, so nothing unpublished does. */
