@@ -115,6 +115,20 @@ describe('replay', () => {
     await expect(resumeReplay({ replays }, 'rpl_nope', { operator: 'b' })).rejects.toThrow('no replay rpl_nope (see --list)');
   });
 
+  it('takes publishedDate off what it puts back, so retention never expires an Update waiting to go out again', async () => {
+    database = await createTestDatabase('replay');
+    const updates = database.db.collection('updates');
+    const replays = database.db.collection<ReplayRecord>('replays');
+    const docs = await seed(updates, 'rita', 6);
+    for (const d of docs) await updates.updateOne({ _id: d._id }, { $set: { publishedDate: new Date(d.publishedAt) } });
+    const record = await startReplay({ updates, replays }, { filter: { user: 'rita' }, limit: 4, rate: 1000, operator: 'a' });
+    const final = await runReplay({ updates, replays, sleep, signal: new AbortController().signal }, record);
+    expect(final).toMatchObject({ status: 'done', done: 4 });
+    const all = await updates.find({}).sort({ createdAt: 1 }).toArray();
+    expect(all.slice(0, 4).every((d) => d.published === false && !('publishedDate' in d))).toBe(true);
+    expect(all.slice(4).every((d) => d.published === true && d.publishedDate instanceof Date)).toBe(true);
+  });
+
   it('--dry-run counts by update type and tenant and writes nothing; --limit caps a replay', async () => {
     database = await createTestDatabase('replay');
     const updates = database.db.collection('updates');

@@ -245,7 +245,8 @@ export async function runReplay(deps: ReplayDeps, record: ReplayRecord): Promise
             filter: { _id },
             update: {
               $set: { published: false, publishedAt: null, republishedAt, replayId: state._id },
-              $unset: { parked: '', publishAttempts: '' },
+              // No `publishedDate`: retention never expires an Update waiting to go out again.
+              $unset: { parked: '', publishAttempts: '', publishedDate: '' },
             },
           },
         })),

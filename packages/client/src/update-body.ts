@@ -11,7 +11,8 @@ import { UPDATE_TYPES, type UpdateDocument } from '@chat3/core';
 import { z } from 'zod';
 
 /** The stored fields the body leaves out (core's WIRE_OMITTED_FIELDS), and `_id` as its hex string. */
-type OffTheWire = 'published' | 'publishedAt' | 'publishAttempts' | 'parked' | 'partition' | 'eventCreatedAt' | 'statsVersion' | 'seq';
+type OffTheWire =
+  'published' | 'publishedAt' | 'publishedDate' | 'publishAttempts' | 'parked' | 'partition' | 'eventCreatedAt' | 'statsVersion' | 'seq';
 
 /** An Update as delivered, before sequence numbers existed (`seq` absent). */
 export type UnsequencedUpdate = Omit<UpdateDocument<string>, OffTheWire> & {

@@ -147,6 +147,13 @@ export interface UpdateDraft {
 export interface RelayBookkeeping {
   published: boolean;
   publishedAt: number | null;
+  /**
+   * `publishedAt` as a BSON Date, set in the same update that marks the Update published, for retention:
+   * MongoDB's TTL index (and the relay's deleter where the server has none) expire on a Date field only.
+   * Absent on unpublished and parked Updates, and removed when a replay puts one back, so those are
+   * never deleted.
+   */
+  publishedDate?: Date;
   publishAttempts?: number;
   parked?: { reason: string; at: number; attempts: number };
   /** Set by `pnpm republish`: when the Update was put back for another publish, and by which replay. */

@@ -62,6 +62,7 @@ describe('toWireMessage: body', () => {
     const doc = {
       ...storedUpdate(),
       seq: 7,
+      publishedDate: new Date(1_800_000_000_000),
       republishedAt: 1_800_000_000_000,
       replayId: 'rpl_1',
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',

@@ -52,6 +52,7 @@ const ON_THE_WIRE: Record<DocumentField, boolean> = {
   // Relay bookkeeping.
   published: false,
   publishedAt: false,
+  publishedDate: false,
   publishAttempts: false,
   parked: false,
   republishedAt: false,

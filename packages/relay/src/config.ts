@@ -2,6 +2,19 @@
 import { commonEnv, intVar, loadConfig } from '@chat3/runtime';
 import { z } from 'zod';
 
+const DURATION = /^(\d+)([dhms])$/;
+const UNIT_SECONDS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+/** MongoDB's largest `expireAfterSeconds` (a 32-bit signed integer). */
+export const MAX_RETENTION_SECONDS = 2_147_483_647;
+
+/** `7d`, `36h`, `90m`, `3600s` → seconds; `0` → 0 (keep everything); anything else → null. */
+export function durationSeconds(text: string): number | null {
+  if (text === '0') return 0;
+  const match = DURATION.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * UNIT_SECONDS[match[2]!]!;
+}
+
 export const relayEnvSchema = z.object({
   ...commonEnv,
   METRICS_PORT: intVar(9465, 0, 65_535, 'port of /metrics, /healthz and /readyz (0 = any free port)'),
@@ -35,10 +48,34 @@ export const relayEnvSchema = z.object({
     600_000,
     'how often backlog, lag and parked gauges are sampled (less often when sampling itself is slow: at most a fifth of the time)',
   ),
+  UPDATES_RETENTION: z
+    .string()
+    .default('7d')
+    .refine((v) => durationSeconds(v) !== null, {
+      message: 'expected a whole number of days, hours, minutes or seconds (`7d`, `36h`, `90m`, `3600s`), or `0` to keep everything',
+    })
+    .refine((v) => (durationSeconds(v) ?? 0) <= MAX_RETENTION_SECONDS, {
+      message: `at most ${MAX_RETENTION_SECONDS} seconds (MongoDB's limit for a TTL index)`,
+    })
+    .describe(
+      'published Updates are deleted this long after they were published (`7d`, `36h`, `90m`, `3600s`; `0` keeps everything); see Retention',
+    ),
+  RELAY_RETENTION_BATCH: intVar(1_000, 1, 100_000, 'servers without TTL indexes: Updates the retention deleter removes per batch, at most'),
+  RELAY_RETENTION_INTERVAL_MS: intVar(
+    1_000,
+    10,
+    3_600_000,
+    'servers without TTL indexes: the retention deleter starts a batch at most this often (start to start)',
+  ),
   RELAY_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
 });
 
 export type RelayConfig = z.output<typeof relayEnvSchema>;
+
+/** UPDATES_RETENTION in seconds (validated by the schema). */
+export function retentionSeconds(config: Pick<RelayConfig, 'UPDATES_RETENTION'>): number {
+  return durationSeconds(config.UPDATES_RETENTION) ?? 0;
+}
 
 export function loadRelayConfig(env: Record<string, string | undefined>): RelayConfig {
   return loadConfig(relayEnvSchema, env);

@@ -72,6 +72,16 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Relay partitions of the layout in force (all relays follow the last RELAY_PARTITIONS declared)',
       registers,
     }),
+    retentionDeleted: new Counter({
+      name: 'chat3_relay_retention_deleted_total',
+      help: 'Published Updates past UPDATES_RETENTION deleted by this relay (servers without TTL indexes; a TTL index deletes uncounted)',
+      registers,
+    }),
+    oldestRetained: new Gauge({
+      name: 'chat3_relay_oldest_retained_seconds',
+      help: 'Age of the oldest published Update still stored, since it was published (0 when none, or UPDATES_RETENTION=0)',
+      registers,
+    }),
     brokerBlocked: new Gauge({
       name: 'chat3_relay_broker_blocked',
       help: 'RabbitMQ is blocking this connection (a memory or disk alarm): 1 while blocked',

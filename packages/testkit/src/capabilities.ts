@@ -14,6 +14,7 @@ export interface Capabilities {
   changeStreams: boolean;
   transactions: boolean;
   partialIndexes: boolean;
+  ttlIndexes: boolean;
 }
 
 let cached: Promise<Capabilities> | undefined;
@@ -50,6 +51,7 @@ export async function probeCapabilities(uri: string): Promise<Capabilities> {
       changeStreams: await probeChangeStreams(db),
       transactions: await probeTransactions(client, db),
       partialIndexes: await probePartialIndexes(db),
+      ttlIndexes: await probeTtlIndexes(db),
     };
   } finally {
     await db.dropDatabase().catch(() => {});
@@ -95,6 +97,18 @@ async function probePartialIndexes(db: Db): Promise<boolean> {
     await collection.createIndex({ a: 1 }, { name: 'partial_probe', partialFilterExpression: { a: { $exists: true } } });
     const indexes = await collection.listIndexes().toArray();
     return indexes.some((index) => index.name === 'partial_probe' && index.partialFilterExpression !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/** FerretDB answers a TTL index with 238; a server that took the option must also report it back. */
+async function probeTtlIndexes(db: Db): Promise<boolean> {
+  const collection = db.collection('ttl_index_probe');
+  try {
+    await collection.createIndex({ at: 1 }, { name: 'ttl_probe', expireAfterSeconds: 3_600 });
+    const indexes = await collection.listIndexes().toArray();
+    return indexes.some((index) => index.name === 'ttl_probe' && index.expireAfterSeconds === 3_600);
   } catch {
     return false;
   }

@@ -32,7 +32,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const uri = process.env.MONGODB_URI!;
   const caps = await probeCapabilities(uri);
   process.env.CHAT3_CAPABILITIES = JSON.stringify({ uri, ...caps });
-  const flags = (['changeStreams', 'transactions', 'partialIndexes'] as const).map((k) => `${k}=${caps[k] ? 'yes' : 'NO'}`);
+  const flags = (['changeStreams', 'transactions', 'partialIndexes', 'ttlIndexes'] as const).map((k) => `${k}=${caps[k] ? 'yes' : 'NO'}`);
   console.log(
     `[global-setup] mongo: ${caps.server} ${caps.version} (kind ${process.env.CHAT3_MONGO_KIND ?? 'external'}), ` +
       `${flags.join(' ')}; rabbitmq: ${redact(process.env.RABBITMQ_URL!)}`,

@@ -20,10 +20,11 @@ describe('capabilities', () => {
   it('detects the server and what it can do', async () => {
     const caps = await capabilities();
     if (testEnv().mongoKind === 'ferretdb') {
-      expect(caps).toMatchObject({ server: 'ferretdb', changeStreams: false, transactions: false });
+      expect(caps).toMatchObject({ server: 'ferretdb', changeStreams: false, transactions: false, ttlIndexes: false });
       expect(caps.version).toMatch(/^v?1\.\d+/);
     } else {
       expect(caps.server).toBe('mongodb');
+      expect(caps.ttlIndexes).toBe(true);
     }
   });
 

@@ -79,8 +79,10 @@ describe('update reader queries', () => {
       'publishAttempts',
       'published',
       'publishedAt',
+      'publishedDate',
       'replayId',
       'republishedAt',
+      'traceparent',
     ]);
   });
 });

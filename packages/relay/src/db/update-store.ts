@@ -7,6 +7,7 @@ import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
 import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
 import type { ChangeStreamInsertDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
+import { publishedSet } from './retention-store';
 
 export const OLDEST_FIRST = { createdAt: 1, _id: 1 } as const;
 
@@ -47,7 +48,7 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Lo
 
     async markPublished(ids, publishedAt) {
       if (ids.length === 0) return;
-      await col.updateMany({ _id: { $in: [...ids] }, published: false }, { $set: { published: true, publishedAt } });
+      await col.updateMany({ _id: { $in: [...ids] }, published: false }, { $set: publishedSet(publishedAt) });
     },
 
     async recordRejection(id, reason, maxAttempts, at) {
