@@ -35,6 +35,11 @@ export const relayEnvSchema = z.object({
     600_000,
     'how often backlog, lag and parked gauges are sampled (less often when sampling itself is slow: at most a fifth of the time)',
   ),
+  SEQS_COLLECTION: z
+    .string()
+    .min(1)
+    .default('update_seqs')
+    .describe("collection holding each recipient's last sequence number (`seq`), one document per recipient"),
   RELAY_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
 });
 
