@@ -75,8 +75,10 @@ export function createMongoSeqStore(updates: Collection<StoredUpdate>, counters:
         const result = await updates.bulkWrite(assignSeqOps(assignments), { ordered: true });
         strays = Object.values(result.upsertedIds);
       } catch (err) {
-        // A duplicate key stops the ordered write: the rest was not applied. Anything else: unknown.
-        if (!(err instanceof MongoBulkWriteError) || !isDuplicateKey(firstWriteError(err))) throw err;
+        // The server answered: the ordered write stopped at its first error (a duplicate key: the seq is
+        // taken, or the Update has one; FerretDB reports the index's as a plain error), nothing after it
+        // was applied. Anything else (no answer): the outcome is unknown.
+        if (!(err instanceof MongoBulkWriteError)) throw err;
         strays = Object.values(err.result?.upsertedIds ?? {});
         stopped = true;
       }
