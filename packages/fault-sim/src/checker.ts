@@ -33,17 +33,7 @@ import type { SinkRecord } from './models/rabbitmq';
 import type { Produced } from './workload';
 
 export type ViolationKind =
-  | 'lost'
-  | 'phantom'
-  | 'duplicates'
-  | 'order'
-  | 'seq'
-  | 'stall'
-  | 'exclusivity'
-  | 'stats'
-  | 'exit'
-  | 'spin'
-  | 'shutdown';
+  'lost' | 'phantom' | 'duplicates' | 'order' | 'seq' | 'stall' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
 
 export interface Violation {
   kind: ViolationKind;

@@ -253,7 +253,9 @@ const RANDOM_FAULTS: Array<{
     kind: 'fail-ops',
     make: (r) => ({
       kind: 'fail-ops',
-      ops: [r.pick(['find', 'findIds', 'markPublished', 'getMore', 'insertMany', 'leases.renew', 'assignSeqs', 'lastSeqs', 'raiseSeqCounters'])],
+      ops: [
+        r.pick(['find', 'findIds', 'markPublished', 'getMore', 'insertMany', 'leases.renew', 'assignSeqs', 'lastSeqs', 'raiseSeqCounters']),
+      ],
       ms: r.int(100, 1_500),
     }),
   },

@@ -131,7 +131,9 @@ describe('the checker on hand-made records', () => {
 
   describe('seq', () => {
     const kinds = (committed: Array<ReturnType<typeof doc>>, deliveries = committed.map((d, i) => delivery(d, 150 + i))) =>
-      check(record({ produced, committed, deliveries })).violations.filter((v) => v.kind === 'seq').map((v) => v.detail);
+      check(record({ produced, committed, deliveries }))
+        .violations.filter((v) => v.kind === 'seq')
+        .map((v) => v.detail);
 
     it('reports a seq given twice and a gap', () => {
       expect(kinds([a, { ...b, seq: 1 }])).toEqual([expect.stringContaining('seq 1 given twice')]);

@@ -68,7 +68,12 @@ function harness(options: HarnessOptions = {}) {
     store: {
       stillUnpublished: async (ids) => {
         if (options.stillUnpublishedFails) throw Object.assign(new Error('reset'), { name: 'MongoNetworkError' });
-        return new Map(ids.map((i) => i.toHexString()).filter((i) => !published.has(i)).map((i) => [i, db.get(i)?.seq ?? null]));
+        return new Map(
+          ids
+            .map((i) => i.toHexString())
+            .filter((i) => !published.has(i))
+            .map((i) => [i, db.get(i)?.seq ?? null]),
+        );
       },
       markPublished: async (ids) => {
         ids.forEach((i) => marked.push(i.toHexString()));
@@ -278,7 +283,12 @@ describe('dispatcher: sequence numbers', () => {
       ['carl', 3, 3],
     ]);
     expect([a, b, c, d].map((x) => h.db.get(x._id.toHexString())!.seq)).toEqual([2, 1, 1, 3]);
-    expect(h.seqs.counters).toEqual(new Map([[key('carl'), 3], [key('dana'), 1]]));
+    expect(h.seqs.counters).toEqual(
+      new Map([
+        [key('carl'), 3],
+        [key('dana'), 1],
+      ]),
+    );
   });
 
   it('keeps the seq of an Update published again, and publishes each recipient in seq order', async () => {
@@ -382,7 +392,10 @@ describe('dispatcher: sequence numbers', () => {
 
   it('withholds the page when the last seqs cannot be read, and never rejects', async () => {
     const h = harness({
-      seqStore: (store) => ({ ...store, lastSeqs: async () => Promise.reject(Object.assign(new Error('reset'), { name: 'MongoNetworkError' })) }),
+      seqStore: (store) => ({
+        ...store,
+        lastSeqs: async () => Promise.reject(Object.assign(new Error('reset'), { name: 'MongoNetworkError' })),
+      }),
     });
     const a = update('carl', 1);
     expect(await h.dispatcher.dispatch([a])).toEqual({ published: 0, retry: 1, parked: 0 });

@@ -136,7 +136,10 @@ export function createSeqNumbering(options: SeqNumberingOptions) {
       }
       if (failed.size > 0) {
         metrics.seqConflicts.inc(failed.size);
-        logger.info({ recipients: failed.size, numbered: confirmed.size, asked: assignments.length }, 'seq numbering stopped; withheld until repaired');
+        logger.info(
+          { recipients: failed.size, numbered: confirmed.size, asked: assignments.length },
+          'seq numbering stopped; withheld until repaired',
+        );
       }
       const counters =
         raise.length === 0

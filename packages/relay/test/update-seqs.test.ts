@@ -58,12 +58,20 @@ describe('update seqs on the server', () => {
   it('keeps the seq an Update has, stops there, and counts it done only when it is the one asked for', async () => {
     const [a, b] = [makeUpdate('carl', 1), makeUpdate('carl', 2)];
     await updates().insertMany([{ ...a, seq: 4 }, b] as StoredUpdate[]);
-    expect(await store.assignSeqs([{ id: a._id, recipient: carl, seq: 5 }, { id: b._id, recipient: carl, seq: 6 }])).toEqual(new Set());
+    expect(
+      await store.assignSeqs([
+        { id: a._id, recipient: carl, seq: 5 },
+        { id: b._id, recipient: carl, seq: 6 },
+      ]),
+    ).toEqual(new Set());
     expect([await seqOf(a._id), await seqOf(b._id)]).toEqual([4, undefined]);
     // The answer of an earlier write was lost: asked again for the seq it holds, it is done.
-    expect(await store.assignSeqs([{ id: a._id, recipient: carl, seq: 4 }, { id: b._id, recipient: carl, seq: 5 }])).toEqual(
-      new Set([a._id.toHexString()]),
-    );
+    expect(
+      await store.assignSeqs([
+        { id: a._id, recipient: carl, seq: 4 },
+        { id: b._id, recipient: carl, seq: 5 },
+      ]),
+    ).toEqual(new Set([a._id.toHexString()]));
     expect(await updates().countDocuments({})).toBe(2);
   });
 

@@ -453,7 +453,8 @@ export class MongoModel {
     /** Read-back after a stopped numbering: the ids that hold the seq asked for. */
     holdingSeqs: (assignments: ReadonlyArray<{ id: ObjectId; seq: number }>) => {
       const out = new Set<string>();
-      for (const a of assignments) if (this.read(a.id.toHexString(), this.options.durability.reads)?.seq === a.seq) out.add(a.id.toHexString());
+      for (const a of assignments)
+        if (this.read(a.id.toHexString(), this.options.durability.reads)?.seq === a.seq) out.add(a.id.toHexString());
       return { value: out };
     },
     lastSeqs: (keys: readonly string[]) => {

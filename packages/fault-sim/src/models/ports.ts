@@ -53,7 +53,9 @@ export function simulatedUpdateStore(
       return mongo.op(host, 'findIds', () => ops.holdingSeqs(assignments));
     },
     raiseSeqCounters: (last) =>
-      mongo.op(host, 'raiseSeqCounters', () => ops.raiseSeqCounters(last.map((l) => ({ key: recipientKey(l.recipient), lastSeq: l.lastSeq })))),
+      mongo.op(host, 'raiseSeqCounters', () =>
+        ops.raiseSeqCounters(last.map((l) => ({ key: recipientKey(l.recipient), lastSeq: l.lastSeq }))),
+      ),
     async supportsChangeStreams() {
       await mongo.op(host, 'aggregate', () => ({ value: undefined }));
       return options.changeStreams;
