@@ -251,6 +251,22 @@ describe('dispatcher', () => {
     expect(h.parked).toEqual([{ id: culprit._id.toHexString(), reason: expect.stringContaining('larger than') }]);
   });
 
+  it('on close, finishes what is in flight and withholds the batches still waiting for their turn', async () => {
+    const [a, b] = [update('carl', 1), update('dana', 2)];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const h = harness({ seqStore: (store) => ({ ...store, assignSeqs: async (x) => (await gate, store.assignSeqs(x)) }) });
+    const first = h.dispatcher.dispatch([a]); // numbering, when the stop comes
+    const second = h.dispatcher.dispatch([b]); // waiting for its turn
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.dispatcher.close();
+    open();
+    expect(await first).toMatchObject({ published: 1 });
+    expect(await second).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(h.sent).toEqual([a._id.toHexString()]);
+    expect(h.db.get(b._id.toHexString())!.seq).toBeUndefined();
+  });
+
   it('reports a partition idle once its in-flight messages are settled', async () => {
     const a = update('carl', 1);
     const h = harness();

@@ -111,6 +111,8 @@ export function createDispatcher(options: DispatcherOptions) {
   const recentCapacity = options.recentCapacity ?? 100_000;
   const idleWaiters = new Map<number, Array<() => void>>();
   let chain: Promise<unknown> = Promise.resolve();
+  /** Shutting down: batches not issued yet are withheld, not numbered or published. */
+  let closing = false;
 
   const partitionOf = (doc: StoredUpdate) => relayPartitionOf(doc.partition, options.partitions());
 
@@ -186,6 +188,10 @@ export function createDispatcher(options: DispatcherOptions) {
       release(doc._id.toHexString());
       withheld++;
     };
+    if (closing) {
+      for (const d of docs) withhold(d, partitionOf(d), 'stopping');
+      return { sends, withheld, parked, counters };
+    }
 
     let candidates = docs;
     if (source === 'stream' && candidates.length > 0) {
@@ -385,6 +391,15 @@ export function createDispatcher(options: DispatcherOptions) {
         }
         return { published: 0, retry: fresh.length, parked: 0 };
       });
+    },
+
+    /**
+     * Shutdown: what is in flight finishes (confirmed and marked), batches still waiting for their turn
+     * are withheld (they stay unpublished; the next holder takes them), so a stop waits for one page at
+     * most.
+     */
+    close(): void {
+      closing = true;
     },
 
     /** Held partitions that need an authoritative sweep before anything newer is published. */

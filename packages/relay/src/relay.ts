@@ -216,6 +216,7 @@ export function createRelay(deps: RelayDeps): Relay {
       stopping ??= (async () => {
         stopped = true;
         ticker.wake();
+        dispatcher.close();
         await Promise.all([poller.stop(), tailer.stop(), gaugeLoop]);
         await leases.stop();
         await publisher.stop();
