@@ -251,20 +251,31 @@ describe('dispatcher', () => {
     expect(h.parked).toEqual([{ id: culprit._id.toHexString(), reason: expect.stringContaining('larger than') }]);
   });
 
-  it('on close, finishes what is in flight and withholds the batches still waiting for their turn', async () => {
-    const [a, b] = [update('carl', 1), update('dana', 2)];
+  it('on close, finishes what is in flight, and withholds what it was numbering and what waits for its turn', async () => {
+    const [sent, numbering, waiting] = [update('carl', 1), update('dana', 2), update('hank', 3)];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const h = harness({ seqStore: (store) => ({ ...store, assignSeqs: async (x) => (await gate, store.assignSeqs(x)) }) });
-    const first = h.dispatcher.dispatch([a]); // numbering, when the stop comes
-    const second = h.dispatcher.dispatch([b]); // waiting for its turn
+    let gated = false;
+    const h = harness({
+      deferred: true,
+      seqStore: (store) => ({ ...store, assignSeqs: async (x) => (gated && (await gate), store.assignSeqs(x)) }),
+    });
+    const first = h.dispatcher.dispatch([sent]); // published, awaiting its confirm when the stop comes
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gated = true;
+    const second = h.dispatcher.dispatch([numbering]); // being numbered when the stop comes
+    const third = h.dispatcher.dispatch([waiting]); // waiting for its turn
     await new Promise((resolve) => setTimeout(resolve, 0));
     h.dispatcher.close();
     open();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.confirmAll();
     expect(await first).toMatchObject({ published: 1 });
     expect(await second).toEqual({ published: 0, retry: 1, parked: 0 });
-    expect(h.sent).toEqual([a._id.toHexString()]);
-    expect(h.db.get(b._id.toHexString())!.seq).toBeUndefined();
+    expect(await third).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(h.sent).toEqual([sent._id.toHexString()]);
+    expect(h.db.get(numbering._id.toHexString())!.seq).toBe(1); // numbered: the next holder sends it with this seq
+    expect(h.db.get(waiting._id.toHexString())!.seq).toBeUndefined();
   });
 
   it('reports a partition idle once its in-flight messages are settled', async () => {

@@ -231,6 +231,12 @@ export function createDispatcher(options: DispatcherOptions) {
         for (const d of candidates) withhold(d, partitionOf(d), 'store failed');
         return { sends, withheld, parked, counters };
       }
+      if (closing) {
+        // Stopping while this page was numbered: it keeps its seqs and goes out with the next holder;
+        // the counters are raised in the background (a lagging counter only costs a repair).
+        for (const d of candidates) withhold(d, partitionOf(d), 'stopping');
+        return { sends, withheld, parked, counters };
+      }
       counters = page.counters;
       const held = new Set(page.withheld);
       for (const d of page.withheld) withhold(d, partitionOf(d), 'seq conflict');
