@@ -89,7 +89,7 @@ describe('relay faults', () => {
       const relay = f.startRelay({ RELAY_BATCH_SIZE: '100' });
       await f.started(relay);
       await f.insert(docs);
-      await waitFor(() => f.collector.messages.length > 100, { timeoutMs: 60_000, message: 'publishing started' });
+      await waitFor(() => f.collector.messages.length > 100, { timeoutMs: DRAIN_WAIT_MS, message: 'publishing started' });
       const closed = await closeBrokerConnectionsOf(relay.pid, 'chat3 test: broker closes the relay');
       expect(closed).toBeGreaterThan(0);
       await relay.waitForLog((e) => e.msg === 'rabbitmq connection lost; reconnecting', 10_000);
@@ -129,7 +129,7 @@ describe('relay faults', () => {
       const feeding = (async () => {
         for (let i = 0; i < docs.length; i += 100) await f.insert(docs.slice(i, i + 100));
       })();
-      await waitFor(() => f.collector.messages.length > 300, { timeoutMs: 60_000, message: 'publishing started' });
+      await waitFor(() => f.collector.messages.length > 300, { timeoutMs: DRAIN_WAIT_MS, message: 'publishing started' });
       b.kill('SIGKILL');
       await b.exited;
       await feeding;
