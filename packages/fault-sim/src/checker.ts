@@ -16,6 +16,10 @@
  *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A), by when
  *                 they wrote the messages (a broker alarm can hold a message written before a hand-over
  *                 and route it after: that is a duplicate, not two owners)
+ *   seq           per recipient, the numbered Updates are not 1..N (a seq given twice, or a gap); a
+ *                 delivered or parked Update has no seq; a delivery's seq (body or `x-chat3-seq`)
+ *                 differs from its Update's; or a recipient's first deliveries are not in seq order
+ *                 (nacked Updates exempt, as for order)
  *   stats         a user stats emission carries a value the read model did not hold at any time since
  *                 the previous emission (a stale read won), or the last one differs from the final counts
  *   exit          an unhandled rejection or fatal error (a real process would have exited)
@@ -28,7 +32,8 @@ import type { Window } from './faults';
 import type { SinkRecord } from './models/rabbitmq';
 import type { Produced } from './workload';
 
-export type ViolationKind = 'lost' | 'phantom' | 'duplicates' | 'order' | 'stall' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
+export type ViolationKind =
+  'lost' | 'phantom' | 'duplicates' | 'order' | 'seq' | 'stall' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
 
 export interface Violation {
   kind: ViolationKind;
@@ -176,6 +181,8 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
   }
   if (inversions > 0) add('order', `${inversions} Updates delivered after a newer one of the same recipient and dialog; e.g. ${example}`);
 
+  checkSeqs(run, byId, firstIndex, add);
+
   // stall: waits outside fault windows
   let maxWait = 0;
   let worst: StoredUpdate | undefined;
@@ -250,6 +257,68 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
     violations,
     summary: { produced: run.committed.length, delivered: firstAt.size, duplicates, maxHealthyWaitMs: Math.round(maxWait) },
   };
+}
+
+/** See `seq` in the header. */
+function checkSeqs(
+  run: RunRecord,
+  byId: ReadonlyMap<string, StoredUpdate>,
+  firstIndex: ReadonlyMap<string, number>,
+  add: (kind: ViolationKind, detail: string) => void,
+): void {
+  const recipient = (d: StoredUpdate) => `${d.tenantId}/${d.userId}`;
+  const bySeq = new Map<string, Map<number, string[]>>();
+  let unnumbered = 0;
+  let unnumberedExample = '';
+  for (const d of run.committed) {
+    const id = d._id.toHexString();
+    if (d.seq === undefined) {
+      if (d.parked || firstIndex.has(id)) {
+        unnumbered++;
+        unnumberedExample ||= describe(d);
+      }
+      continue;
+    }
+    const seqs = bySeq.get(recipient(d)) ?? new Map<number, string[]>();
+    seqs.set(d.seq, [...(seqs.get(d.seq) ?? []), id]);
+    bySeq.set(recipient(d), seqs);
+  }
+  if (unnumbered > 0) add('seq', `${unnumbered} delivered or parked Updates have no seq, e.g. ${unnumberedExample}`);
+  for (const [r, seqs] of bySeq) {
+    const twice = [...seqs].find(([, ids]) => ids.length > 1);
+    if (twice) {
+      add('seq', `${r}: seq ${twice[0]} given twice (${twice[1].join(' and ')})`);
+      return;
+    }
+    const top = Math.max(...seqs.keys());
+    const missing = Array.from({ length: top }, (_, i) => i + 1).filter((n) => !seqs.has(n));
+    if (missing.length > 0) {
+      add('seq', `${r}: a gap, seq ${missing.slice(0, 5).join(', ')} of 1..${top} on no Update`);
+      return;
+    }
+  }
+
+  const newest = new Map<string, StoredUpdate>();
+  let mismatch = '';
+  let inversions = 0;
+  let example = '';
+  run.deliveries.forEach((rec, i) => {
+    const d = byId.get(rec.messageId);
+    if (!d) return;
+    const body = (JSON.parse(rec.content.toString()) as { seq?: unknown }).seq;
+    const header = rec.headers['x-chat3-seq'];
+    if (!mismatch && (body !== d.seq || header !== d.seq))
+      mismatch = `${describe(d)} holds seq ${d.seq}, its message carried ${String(body)} (body) and ${String(header)} (header)`;
+    if (firstIndex.get(rec.messageId) !== i || d.seq === undefined) return;
+    const before = newest.get(recipient(d));
+    if (before && before.seq! > d.seq && !run.nacked.has(rec.messageId)) {
+      inversions++;
+      example ||= `${describe(d)} (seq ${d.seq}) first delivered after seq ${before.seq} (${before._id.toHexString()})`;
+    }
+    if (!before || before.seq! < d.seq) newest.set(recipient(d), d);
+  });
+  if (mismatch) add('seq', mismatch);
+  if (inversions > 0) add('seq', `${inversions} Updates first delivered after a higher seq of the same recipient; e.g. ${example}`);
 }
 
 function checkEvents(

@@ -64,6 +64,8 @@ export interface RunOptions {
   keepLogs?: boolean;
   /** Plug a deliberately broken AMQP client into every relay (to show the checker catches it). */
   sabotage?: Sabotage;
+  /** False: run without the unique index `recipient_seq` (to show the checker catches a seq given twice). */
+  seqIndex?: boolean;
   /** Look at the world before the run is torn down (debugging a seed). */
   inspect?: (world: World) => void;
 }
@@ -77,6 +79,7 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
     changeStreams: scenario.mode === 'change-stream',
     keepLogs: options.keepLogs ?? false,
     sabotage: options.sabotage,
+    seqIndex: options.seqIndex,
   });
   const onUnhandled = (err: unknown) => world.recordUnhandled(err);
   process.on('unhandledRejection', onUnhandled);

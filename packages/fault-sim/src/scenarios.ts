@@ -207,6 +207,21 @@ export const NAMED_SCENARIOS: Scenario[] = [
     durationMs: 5_000,
     faults: [at(1_000, { kind: 'replication-lag', lagMs: 400, ms: 3_000 }), at(2_000, { kind: 'failover', electionMs: 1_500 })],
   },
+  {
+    name: 'seq-takeover-lagging-counters',
+    about:
+      "issue #10 §1: a relay's seq counter writes fail, then it hands its partitions over; the successor's counters lag behind the Updates' seqs",
+    mode: 'polling',
+    relays: 1,
+    builders: 0,
+    traffic: steady(120, 4, 2),
+    durationMs: 6_000,
+    faults: [
+      at(0, { kind: 'fail-ops', ops: ['raiseSeqCounters'], ms: 2_500 }),
+      at(1_000, { kind: 'start-relay' }),
+      at(1_500, { kind: 'stop', target: { relay: 1 } }),
+    ],
+  },
 ];
 
 export function namedScenario(name: string): Scenario | undefined {
@@ -238,7 +253,9 @@ const RANDOM_FAULTS: Array<{
     kind: 'fail-ops',
     make: (r) => ({
       kind: 'fail-ops',
-      ops: [r.pick(['find', 'findIds', 'markPublished', 'getMore', 'insertMany', 'leases.renew'])],
+      ops: [
+        r.pick(['find', 'findIds', 'markPublished', 'getMore', 'insertMany', 'leases.renew', 'assignSeqs', 'lastSeqs', 'raiseSeqCounters']),
+      ],
       ms: r.int(100, 1_500),
     }),
   },

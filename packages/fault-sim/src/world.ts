@@ -50,6 +50,8 @@ export interface WorldOptions {
   keepLogs: boolean;
   /** A broken AMQP client for every relay (checker self-test only). */
   sabotage?: Sabotage;
+  /** False: MongoDB without the unique index `recipient_seq` (checker self-test only). */
+  seqIndex?: boolean;
 }
 
 export class World {
@@ -77,6 +79,7 @@ export class World {
       opMs: () => 0.5 + random.exponential(1.5),
       majorityLagMs: () => 1 + random.exponential(3),
       durability: options.durability,
+      seqIndex: options.seqIndex,
     });
     this.leases = new LeaseModel(this.mongo);
   }

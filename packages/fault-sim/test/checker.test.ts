@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { check, covered, type RunRecord } from '../src/checker';
 import { runScenario } from '../src/run';
-import type { Scenario } from '../src/scenarios';
+import { namedScenario, type Scenario } from '../src/scenarios';
 
 const clean: Scenario = {
   name: 'clean',
@@ -35,6 +35,13 @@ describe('the checker against broken parts', () => {
     const report = await runScenario(clean, '1', { sabotage });
     expect(report.violations.map((v) => v.kind)).toContain(kind);
   });
+
+  it('catches a seq given twice when MongoDB lacks the recipient_seq index (a takeover with lagging counters)', async () => {
+    const scenario = namedScenario('seq-takeover-lagging-counters')!;
+    const broken = await runScenario(scenario, '1', { seqIndex: false });
+    expect(broken.violations.filter((v) => v.kind === 'seq').map((v) => v.detail)).toEqual([expect.stringContaining('given twice')]);
+    expect((await runScenario(scenario, '1')).violations).toEqual([]);
+  });
 });
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
@@ -60,8 +67,9 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
-function doc(i: number, createdAt: number, userId = 'u1') {
+function doc(i: number, createdAt: number, userId = 'u1', seq: number | null = i) {
   return {
+    ...(seq === null ? {} : { seq }),
     _id: new ObjectId(i.toString(16).padStart(24, '0')),
     tenantId: 't',
     userId,
@@ -87,8 +95,8 @@ const delivery = (d: ReturnType<typeof doc>, at: number, publisher = 'chat3-rela
   queue: `user_${d.userId}_updates`,
   messageId: d._id.toHexString(),
   routingKey: d.routingKey,
-  content: Buffer.from('{}'),
-  headers: { tenantId: d.tenantId, userId: d.userId, eventId: d.eventId },
+  content: Buffer.from(JSON.stringify({ seq: d.seq })),
+  headers: { tenantId: d.tenantId, userId: d.userId, eventId: d.eventId, 'x-chat3-seq': d.seq },
   publisher,
   durableAt: at,
   sentAt: at,
@@ -117,8 +125,36 @@ describe('the checker on hand-made records', () => {
 
   it('exempts an Update the broker nacked from the order check', () => {
     const run = record({ produced, committed: [a, b], deliveries: [delivery(b, 250), delivery(a, 260)] });
-    expect(check(run).violations.map((v) => v.kind)).toEqual(['order']);
+    expect(check(run).violations.map((v) => v.kind)).toEqual(['order', 'seq']);
     expect(check({ ...run, nacked: new Set([a._id.toHexString()]) }).violations).toEqual([]);
+  });
+
+  describe('seq', () => {
+    const kinds = (committed: Array<ReturnType<typeof doc>>, deliveries = committed.map((d, i) => delivery(d, 150 + i))) =>
+      check(record({ produced, committed, deliveries }))
+        .violations.filter((v) => v.kind === 'seq')
+        .map((v) => v.detail);
+
+    it('reports a seq given twice and a gap', () => {
+      expect(kinds([a, { ...b, seq: 1 }])).toEqual([expect.stringContaining('seq 1 given twice')]);
+      expect(kinds([a, { ...b, seq: 3 }])).toEqual([expect.stringContaining('a gap, seq 2 of 1..3')]);
+    });
+
+    it('reports a delivered or parked Update without a seq', () => {
+      expect(kinds([a, doc(2, 200, 'u1', null)])).toEqual([expect.stringContaining('1 delivered or parked Updates have no seq')]);
+    });
+
+    it('reports a message whose body or header seq differs from its Update', () => {
+      const wrongHeader = { ...delivery(b, 250), headers: { ...delivery(b, 250).headers, 'x-chat3-seq': 3 } };
+      expect(kinds([a, b], [delivery(a, 150), wrongHeader])).toEqual([expect.stringContaining('carried 2 (body) and 3 (header)')]);
+    });
+
+    it("reports first deliveries out of seq order across a recipient's dialogs, unless nacked", () => {
+      const other = { ...doc(2, 200), dialogId: 'd2' };
+      const run = record({ produced, committed: [a, other], deliveries: [delivery(other, 250), delivery(a, 260)] });
+      expect(check(run).violations.map((v) => v.kind)).toEqual(['seq']);
+      expect(check({ ...run, nacked: new Set([a._id.toHexString()]) }).violations).toEqual([]);
+    });
   });
 
   it('reports an Update delivered and then rolled back', () => {

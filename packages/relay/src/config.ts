@@ -67,6 +67,11 @@ export const relayEnvSchema = z.object({
     3_600_000,
     'servers without TTL indexes: the retention deleter starts a batch at most this often (start to start)',
   ),
+  SEQS_COLLECTION: z
+    .string()
+    .min(1)
+    .default('update_seqs')
+    .describe("collection holding each recipient's last sequence number (`seq`), one document per recipient"),
   RELAY_INSTANCE_ID: z.string().min(1).optional().describe('lease owner id (default: hostname-pid); a random suffix is added per start'),
 });
 

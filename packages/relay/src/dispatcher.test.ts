@@ -8,7 +8,9 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { StoredUpdate } from './ports';
 import { createDispatcher } from './dispatcher';
+import { createMemorySeqStore } from './memory-seq-store';
 import { createRelayMetrics } from './metrics';
+import { createSeqNumbering, type SeqStore } from './seq-numbering';
 
 function update(userId: string, createdAt: number, over: Partial<StoredUpdate> = {}): StoredUpdate {
   return {
@@ -41,6 +43,8 @@ interface HarnessOptions {
   /** Confirms wait until `confirmAll()`. */
   deferred?: boolean;
   stillUnpublishedFails?: boolean;
+  /** Wraps the in-memory seq store (to make its calls fail). */
+  seqStore?: (store: SeqStore) => SeqStore;
 }
 
 function partitionOfUpdate(d: StoredUpdate): number {
@@ -49,18 +53,27 @@ function partitionOfUpdate(d: StoredUpdate): number {
 
 function harness(options: HarnessOptions = {}) {
   const sent: string[] = [];
+  const messages: WireMessage[] = [];
+  /** The "database": a copy of each Update dispatched (seqs are set here by the store). */
+  const db = new Map<string, StoredUpdate>();
+  const seqs = createMemorySeqStore((id) => db.get(id));
+  const metrics = createRelayMetrics({ defaultMetrics: false });
   let idleCalls = 0;
   const waiting: Array<() => void> = [];
   const marked: string[] = [];
   const parked: Array<{ id: string; reason: string }> = [];
   const rejected: string[] = [];
   let published = new Set<string>();
-  const metrics = createRelayMetrics({ defaultMetrics: false });
   const dispatcher = createDispatcher({
     store: {
       stillUnpublished: async (ids) => {
         if (options.stillUnpublishedFails) throw Object.assign(new Error('reset'), { name: 'MongoNetworkError' });
-        return new Set(ids.map((i) => i.toHexString()).filter((i) => !published.has(i)));
+        return new Map(
+          ids
+            .map((i) => i.toHexString())
+            .filter((i) => !published.has(i))
+            .map((i) => [i, db.get(i)?.seq ?? null]),
+        );
       },
       markPublished: async (ids) => {
         ids.forEach((i) => marked.push(i.toHexString()));
@@ -75,6 +88,7 @@ function harness(options: HarnessOptions = {}) {
       ready: async () => options.generation?.() ?? 1,
       send: async (m) => {
         sent.push(m.options.messageId);
+        messages.push(m);
         if (options.deferred) await new Promise<void>((resolve) => waiting.push(resolve));
         const err = options.outcome?.(m) ?? null;
         if (err) throw err;
@@ -89,10 +103,24 @@ function harness(options: HarnessOptions = {}) {
     clock: createMonotonicClock(),
     metrics,
     logger: createSilentLogger(),
+    numbering: createSeqNumbering({ store: options.seqStore?.(seqs) ?? seqs, metrics, logger: createSilentLogger() }),
   });
+  // Every Update dispatched is "in the database" first, as a copy (the store numbers the copy).
+  const dispatch = dispatcher.dispatch.bind(dispatcher);
+  dispatcher.dispatch = (docs, opts) => {
+    for (const d of docs) {
+      if (db.has(d._id.toHexString())) continue;
+      db.set(d._id.toHexString(), { ...d });
+      seqs.index(d);
+    }
+    return dispatch(docs, opts);
+  };
   return {
     dispatcher,
+    db,
+    seqs,
     metrics,
+    messages,
     sent,
     marked,
     parked,
@@ -234,6 +262,33 @@ describe('dispatcher', () => {
     expect(h.parked).toEqual([{ id: culprit._id.toHexString(), reason: expect.stringContaining('larger than') }]);
   });
 
+  it('on close, finishes what is in flight, and withholds what it was numbering and what waits for its turn', async () => {
+    const [sent, numbering, waiting] = [update('carl', 1), update('dana', 2), update('hank', 3)];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let gated = false;
+    const h = harness({
+      deferred: true,
+      seqStore: (store) => ({ ...store, assignSeqs: async (x) => (gated && (await gate), store.assignSeqs(x)) }),
+    });
+    const first = h.dispatcher.dispatch([sent]); // published, awaiting its confirm when the stop comes
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gated = true;
+    const second = h.dispatcher.dispatch([numbering]); // being numbered when the stop comes
+    const third = h.dispatcher.dispatch([waiting]); // waiting for its turn
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.dispatcher.close();
+    open();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    h.confirmAll();
+    expect(await first).toMatchObject({ published: 1 });
+    expect(await second).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(await third).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(h.sent).toEqual([sent._id.toHexString()]);
+    expect(h.db.get(numbering._id.toHexString())!.seq).toBe(1); // numbered: the next holder sends it with this seq
+    expect(h.db.get(waiting._id.toHexString())!.seq).toBeUndefined();
+  });
+
   it('reports a partition idle once its in-flight messages are settled', async () => {
     const a = update('carl', 1);
     const h = harness();
@@ -247,5 +302,154 @@ describe('dispatcher', () => {
     await waiting;
     expect(idle).toBe(true);
     expect(h.dispatcher.inFlight).toBe(0);
+  });
+});
+
+describe('dispatcher: sequence numbers', () => {
+  const seqOf = (m: WireMessage) => (JSON.parse(m.body.toString()) as { seq?: number }).seq;
+  const key = (userId: string) => JSON.stringify(['t1', userId]);
+
+  it('numbers each recipient 1, 2, 3… in createdAt order, in the body and the x-chat3-seq header, and raises its counter', async () => {
+    const [a, b, c, d] = [update('carl', 3), update('carl', 1), update('dana', 2), update('carl', 4)];
+    const h = harness();
+    await h.dispatcher.dispatch([a, b, c]);
+    await h.dispatcher.dispatch([d]);
+    expect(h.messages.map((m) => [m.options.headers.userId, seqOf(m), m.options.headers['x-chat3-seq']])).toEqual([
+      ['carl', 1, 1],
+      ['dana', 1, 1],
+      ['carl', 2, 2],
+      ['carl', 3, 3],
+    ]);
+    expect([a, b, c, d].map((x) => h.db.get(x._id.toHexString())!.seq)).toEqual([2, 1, 1, 3]);
+    expect(h.seqs.counters).toEqual(
+      new Map([
+        [key('carl'), 3],
+        [key('dana'), 1],
+      ]),
+    );
+  });
+
+  it('keeps the seq of an Update published again, and publishes each recipient in seq order', async () => {
+    const old = update('carl', 1);
+    const h = harness();
+    await h.dispatcher.dispatch([old]);
+    const fresh = update('carl', 0); // older by createdAt, but numbered after `old`
+    await h.dispatcher.dispatch([fresh, { ...old }]);
+    expect(h.messages.map(seqOf)).toEqual([1, 1, 2]);
+    expect(h.db.get(old._id.toHexString())!.seq).toBe(1);
+    expect(h.db.get(fresh._id.toHexString())!.seq).toBe(2);
+  });
+
+  it('numbers an Update before parking it, so its seq is taken (the client fetches it)', async () => {
+    const tooLong = update('carl', 1, { data: { context: { eventType: 'x', entityId: 'x'.repeat(20_000), includedSections: [] } } });
+    const next = update('carl', 2);
+    const h = harness();
+    await h.dispatcher.dispatch([tooLong, next]);
+    expect(h.parked.map((p) => p.id)).toEqual([tooLong._id.toHexString()]);
+    expect(h.db.get(tooLong._id.toHexString())!.seq).toBe(1);
+    expect(h.messages.map(seqOf)).toEqual([2]);
+  });
+
+  it('takes the seq the database holds for a change event (numbered since it was inserted)', async () => {
+    const a = update('carl', 1);
+    const h = harness();
+    h.db.set(a._id.toHexString(), { ...a, seq: 7 });
+    h.seqs.index({ ...a, seq: 7 });
+    await h.dispatcher.dispatch([a], { source: 'stream' });
+    expect(h.messages.map(seqOf)).toEqual([7]);
+  });
+
+  it('withholds a recipient whose seq is taken (lagging counters), repairs it, and numbers after the true last', async () => {
+    // Another relay numbered carl 1..2 and died before raising the counter.
+    const h = harness();
+    for (const [i, seq] of [1, 2].entries()) {
+      const done = update('carl', i, { published: true, seq });
+      h.db.set(done._id.toHexString(), done);
+      h.seqs.index(done);
+    }
+    const other = update('dana', 9);
+    const a = update('carl', 10);
+    expect(await h.dispatcher.dispatch([a, other])).toMatchObject({ published: 1, retry: 1 });
+    expect(h.messages.map((m) => [m.options.headers.userId, seqOf(m)])).toEqual([['dana', 1]]);
+    expect(await h.metrics.seqConflicts.get()).toMatchObject({ values: [{ value: 1 }] });
+    const p = partitionOfUpdate(a);
+    expect(h.dispatcher.faulted([0, 1, 2, 3])).toEqual([p]);
+    await h.dispatcher.settle([p]);
+    h.dispatcher.clearFaults([p]);
+    expect(await h.dispatcher.dispatch([a])).toMatchObject({ published: 1, retry: 0 });
+    expect(h.messages.map((m) => [m.options.headers.userId, seqOf(m)])).toEqual([
+      ['dana', 1],
+      ['carl', 3],
+    ]);
+  });
+
+  it('stops numbering at the first conflict: nothing after it in the page is numbered or published', async () => {
+    const h = harness();
+    const taken = update('carl', 0, { published: true, seq: 1 });
+    h.db.set(taken._id.toHexString(), taken);
+    h.seqs.index(taken);
+    const [a, b, c] = [update('dana', 1), update('carl', 2), update('hank', 3)];
+    await h.dispatcher.dispatch([a, b, c]);
+    expect(h.messages.map((m) => [m.options.headers.userId, seqOf(m)])).toEqual([['dana', 1]]);
+    expect(h.db.get(c._id.toHexString())!.seq).toBeUndefined();
+  });
+
+  it('withholds everything it could not number when the numbering write fails, and repairs before numbering again', async () => {
+    let fail = true;
+    let repairs = 0;
+    const h = harness({
+      seqStore: (store) => ({
+        ...store,
+        assignSeqs: async (assignments) => {
+          // Applied, but the answer is lost.
+          const done = await store.assignSeqs(assignments);
+          if (fail) throw Object.assign(new Error('reset'), { name: 'MongoNetworkError' });
+          return done;
+        },
+        repairSeqs: (recipients) => {
+          repairs++;
+          return store.repairSeqs(recipients);
+        },
+      }),
+    });
+    const [a, b] = [update('carl', 1), update('carl', 2)];
+    expect(await h.dispatcher.dispatch([a, b])).toMatchObject({ published: 0, retry: 2 });
+    expect(h.db.get(a._id.toHexString())!.seq).toBe(1);
+    fail = false;
+    const all = [0, 1, 2, 3];
+    await h.dispatcher.settle(all);
+    h.dispatcher.clearFaults(all);
+    // The next sweep reads them with their seqs from the database.
+    const c = update('carl', 3);
+    expect(await h.dispatcher.dispatch([{ ...h.db.get(a._id.toHexString())! }, { ...h.db.get(b._id.toHexString())! }, c])).toMatchObject({
+      published: 3,
+    });
+    expect(h.messages.map(seqOf)).toEqual([1, 2, 3]);
+    expect(repairs).toBe(1);
+  });
+
+  it('withholds the page when the last seqs cannot be read, and never rejects', async () => {
+    const h = harness({
+      seqStore: (store) => ({
+        ...store,
+        lastSeqs: async () => Promise.reject(Object.assign(new Error('reset'), { name: 'MongoNetworkError' })),
+      }),
+    });
+    const a = update('carl', 1);
+    expect(await h.dispatcher.dispatch([a])).toEqual({ published: 0, retry: 1, parked: 0 });
+    expect(h.sent).toEqual([]);
+  });
+
+  it('reads the counters again after a partition is acquired (another relay may have numbered meanwhile)', async () => {
+    const h = harness();
+    await h.dispatcher.dispatch([update('carl', 1)]);
+    // Another relay held carl's partition and numbered 2 and 3.
+    h.seqs.counters.set(key('carl'), 3);
+    h.dispatcher.requireSweep(partitionOf('t1', 'carl') % 4);
+    const all = [0, 1, 2, 3];
+    await h.dispatcher.settle(all);
+    h.dispatcher.clearFaults(all);
+    await h.dispatcher.dispatch([update('carl', 5)]);
+    expect(h.messages.map(seqOf)).toEqual([1, 4]);
   });
 });

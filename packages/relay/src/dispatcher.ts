@@ -3,8 +3,11 @@
  * polling, the change stream) hands its batches here; `dispatch` never rejects.
  *
  * For each batch, in submission order: drop Updates already in flight (sources overlap), and, for a
- * change-stream batch, those just published or that the database says are no longer unpublished; park
- * what can never be published; publish the rest in `createdAt` order. Confirms are awaited in parallel
+ * change-stream batch, those just published or that the database says are no longer unpublished;
+ * number the rest per recipient (seq-numbering.ts: already-numbered ones keep their seq, a recipient
+ * whose numbering conflicted is withheld like a faulted partition); park what can never be published
+ * (numbered first, so its seq is taken and a client can fetch it); publish the rest in `createdAt`
+ * order, each recipient's in seq order. Confirms are awaited in parallel
  * with the next batch's publishing. Then, only for confirmed messages: mark them published.
  *
  * Order: a partition whose Update failed (not confirmed, or withheld because the lease check was false
@@ -38,9 +41,11 @@ import {
 import type { ObjectId } from 'mongodb';
 import type { RelayMetrics } from './metrics';
 import type { StoredUpdate } from './ports';
+import { inSeqOrder, type SeqNumbering } from './seq-numbering';
 
 export interface DispatchStore {
-  stillUnpublished(ids: ObjectId[]): Promise<Set<string>>;
+  /** Of these ids, the ones still unpublished and unparked, with their seq (null when not numbered). */
+  stillUnpublished(ids: ObjectId[]): Promise<Map<string, number | null>>;
   markPublished(ids: ObjectId[], publishedAt: number): Promise<void>;
   recordRejection(id: ObjectId, reason: string): Promise<boolean>;
   park(id: ObjectId, reason: string): Promise<void>;
@@ -57,6 +62,8 @@ export interface DispatchPublisher {
 
 export interface DispatcherOptions {
   store: DispatchStore;
+  /** Gives every Update its per-recipient seq before its first publish (see seq-numbering.ts). */
+  numbering: SeqNumbering;
   publisher: DispatchPublisher;
   /** The relay partition count now (it can change at run time, see partition-layout.ts). */
   partitions: () => number;
@@ -85,8 +92,16 @@ interface Send {
   confirm: Promise<Confirmed>;
 }
 
+interface Issued {
+  sends: Send[];
+  withheld: number;
+  parked: number;
+  /** The seq counters being raised for this page (awaited before it is marked). */
+  counters: Promise<void>;
+}
+
 export function createDispatcher(options: DispatcherOptions) {
-  const { store, publisher, metrics, logger } = options;
+  const { store, numbering, publisher, metrics, logger } = options;
   const inFlight = new Map<string, { partition: number; generation: number }>();
   /** Per partition: channel generation → messages of it in flight. */
   const generations = new Map<number, Map<number, number>>();
@@ -96,6 +111,8 @@ export function createDispatcher(options: DispatcherOptions) {
   const recentCapacity = options.recentCapacity ?? 100_000;
   const idleWaiters = new Map<number, Array<() => void>>();
   let chain: Promise<unknown> = Promise.resolve();
+  /** Shutting down: batches not issued yet are withheld, not numbered or published. */
+  let closing = false;
 
   const partitionOf = (doc: StoredUpdate) => relayPartitionOf(doc.partition, options.partitions());
 
@@ -160,36 +177,70 @@ export function createDispatcher(options: DispatcherOptions) {
     return null;
   }
 
-  /** Runs in chain order: filter, park, publish. Returns the sends and what was withheld or parked. */
-  async function issue(docs: StoredUpdate[], source: DispatchSource) {
+  /** Runs in chain order: filter, number, park, publish. Returns the sends and what was withheld or parked. */
+  async function issue(docs: StoredUpdate[], source: DispatchSource): Promise<Issued> {
     const sends: Send[] = [];
     let withheld = 0;
     let parked = 0;
+    let counters = Promise.resolve();
     const withhold = (doc: StoredUpdate, partition: number, why: string) => {
       fault(partition, why);
       release(doc._id.toHexString());
       withheld++;
     };
+    if (closing) {
+      for (const d of docs) withhold(d, partitionOf(d), 'stopping');
+      return { sends, withheld, parked, counters };
+    }
 
     let candidates = docs;
     if (source === 'stream' && candidates.length > 0) {
       const live = candidates.filter((d) => !faults.has(partitionOf(d)));
       for (const d of candidates) if (faults.has(partitionOf(d))) withhold(d, partitionOf(d), 'faulted');
       candidates = live;
-      let open: Set<string> | undefined;
+      let open: Map<string, number | null> | undefined;
       try {
         if (candidates.length > 0) open = await store.stillUnpublished(candidates.map((d) => d._id));
       } catch (err) {
         logger.warn({ err: errorMessage(err), count: candidates.length }, 'could not check change events against the database');
         for (const d of candidates) withhold(d, partitionOf(d), 'store failed');
-        return { sends, withheld, parked };
+        return { sends, withheld, parked, counters };
       }
       if (open) {
         const gone = candidates.filter((d) => !open.has(d._id.toHexString()));
         metrics.duplicatesSkipped.inc(gone.length);
         for (const d of gone) release(d._id.toHexString());
         candidates = candidates.filter((d) => open.has(d._id.toHexString()));
+        // The event holds the document as inserted; a seq given since is in the database.
+        for (const d of candidates) {
+          const seq = open.get(d._id.toHexString());
+          if (typeof seq === 'number') d.seq = seq;
+        }
       }
+    }
+
+    // Number what may go out now (the rest is withheld below, unnumbered), then publish each
+    // recipient's Updates in seq order.
+    const eligible = candidates.filter((d) => !faults.has(partitionOf(d)) && options.mayPublish(partitionOf(d)));
+    if (eligible.length > 0) {
+      let page;
+      try {
+        page = await numbering.number(eligible);
+      } catch (err) {
+        logger.warn({ err: errorMessage(err), count: eligible.length }, 'could not read seq counters');
+        for (const d of candidates) withhold(d, partitionOf(d), 'store failed');
+        return { sends, withheld, parked, counters };
+      }
+      if (closing) {
+        // Stopping while this page was numbered: it keeps its seqs and goes out with the next holder;
+        // the counters are raised in the background (a lagging counter only costs a repair).
+        for (const d of candidates) withhold(d, partitionOf(d), 'stopping');
+        return { sends, withheld, parked, counters };
+      }
+      counters = page.counters;
+      const held = new Set(page.withheld);
+      for (const d of page.withheld) withhold(d, partitionOf(d), 'seq conflict');
+      candidates = inSeqOrder(candidates.filter((d) => !held.has(d)));
     }
 
     for (const doc of candidates) {
@@ -241,10 +292,10 @@ export function createDispatcher(options: DispatcherOptions) {
       confirm.catch(() => fault(partition, 'not confirmed'));
       sends.push({ doc, partition, confirm });
     }
-    return { sends, withheld, parked };
+    return { sends, withheld, parked, counters };
   }
 
-  async function settle({ sends, withheld, parked }: Awaited<ReturnType<typeof issue>>): Promise<DispatchResult> {
+  async function settle({ sends, withheld, parked, counters }: Issued): Promise<DispatchResult> {
     const outcomes = await Promise.all(
       sends.map(({ doc, partition, confirm }) =>
         confirm.then(
@@ -259,6 +310,7 @@ export function createDispatcher(options: DispatcherOptions) {
         ),
       ),
     );
+    await counters;
     const confirmed = outcomes.filter((o) => o.failure === null);
     for (const o of confirmed) suspects.delete(o.doc._id.toHexString());
     const marked = await markWithRetry(confirmed.map((o) => o.doc._id));
@@ -347,6 +399,15 @@ export function createDispatcher(options: DispatcherOptions) {
       });
     },
 
+    /**
+     * Shutdown: what is in flight finishes (confirmed and marked), batches still waiting for their turn
+     * are withheld (they stay unpublished; the next holder takes them), so a stop waits for one page at
+     * most.
+     */
+    close(): void {
+      closing = true;
+    },
+
     /** Held partitions that need an authoritative sweep before anything newer is published. */
     faulted(held: readonly number[]): number[] {
       return held.filter((p) => faults.has(p));
@@ -368,6 +429,8 @@ export function createDispatcher(options: DispatcherOptions) {
      */
     requireSweep(partition: number): void {
       fault(partition, 'acquired');
+      // Another relay may have numbered its recipients while this one did not hold it.
+      numbering.forget();
     },
 
     /** Ids being published right now, of one partition or all (a sweep skips them). */

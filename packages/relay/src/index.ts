@@ -1,7 +1,9 @@
 export * from './change-stream';
 export * from './config';
 export * from './db/resume-tokens';
+export * from './db/update-seqs';
 export * from './db/update-store';
+export * from './seq-numbering';
 export * from './dispatcher';
 export * from './metrics';
 export * from './mongo-relay';
@@ -9,3 +11,4 @@ export * from './ports';
 export * from './relay';
 export * from './sweeper';
 export * from './db/partition-layout';
+export * from './memory-seq-store';

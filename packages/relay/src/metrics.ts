@@ -60,6 +60,11 @@ export function createRelayMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Updates seen twice (sweep and stream) and published once',
       registers,
     }),
+    seqConflicts: new Counter({
+      name: 'chat3_relay_seq_conflicts_total',
+      help: 'Recipients whose Updates could not take the seq this relay gave them (withheld, repaired, numbered again)',
+      registers,
+    }),
     mode: new Gauge({ name: 'chat3_relay_mode', help: 'Current way of finding work (1 = active)', labelNames: ['mode'], registers }),
     changeStreamsSupported: new Gauge({
       name: 'chat3_relay_change_streams_supported',

@@ -7,6 +7,7 @@ import { retentionSeconds, type RelayConfig } from './config';
 import { createMongoLayoutStore, type LayoutDoc } from './db/partition-layout';
 import { createMongoResumeTokenStore } from './db/resume-tokens';
 import { createMongoRetentionStore } from './db/retention-store';
+import type { SeqCounterDoc } from './db/update-seqs';
 import { createMongoUpdateStore } from './db/update-store';
 import type { RelayMetrics } from './metrics';
 import type { StoredUpdate } from './ports';
@@ -30,7 +31,11 @@ export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: Mo
   const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION, { writeConcern: DURABLE_WRITES, readConcern: COMMITTED_READS });
   const relay = createRelay({
     config,
-    store: createMongoUpdateStore(updates, logger),
+    store: createMongoUpdateStore(
+      updates,
+      db.collection<SeqCounterDoc>(config.SEQS_COLLECTION, { writeConcern: DURABLE_WRITES, readConcern: COMMITTED_READS }),
+      logger,
+    ),
     leases: createMongoLeaseStore(leases),
     layouts: createMongoLayoutStore(db.collection<LayoutDoc>(config.LEASES_COLLECTION, { writeConcern: DURABLE_WRITES }), leases),
     resumeTokens: (group, owner) => createMongoResumeTokenStore(leases, group, owner),

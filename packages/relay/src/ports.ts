@@ -51,18 +51,51 @@ export interface WatchOptions {
   maxAwaitTimeMS: number;
 }
 
+/** One recipient of Updates: sequence numbers count per recipient. */
+export interface Recipient {
+  tenantId: string;
+  userId: string;
+}
+
+/** A recipient as a map key (and the `_id` of its counter): unambiguous whatever the ids contain. */
+export function recipientKey(r: Recipient): string {
+  return JSON.stringify([r.tenantId, r.userId]);
+}
+
+/** `seq` to be set on Update `id` of `recipient`. */
+export interface SeqAssignment {
+  id: ObjectId;
+  recipient: Recipient;
+  seq: number;
+}
+
 export interface UpdateStore {
   /** Creates the indexes the relay's queries use. */
   ensureIndexes(): Promise<void>;
   /** Unpublished, unparked Updates in these buckets, oldest first (createdAt, then _id). */
   fetchUnpublished(ranges: BucketRanges, limit: number, before?: number): Promise<StoredUpdate[]>;
-  /** Of these ids, the ones still unpublished and unparked. */
-  stillUnpublished(ids: readonly ObjectId[]): Promise<Set<string>>;
+  /** Of these ids, the ones still unpublished and unparked, with their `seq` (null when not numbered yet). */
+  stillUnpublished(ids: readonly ObjectId[]): Promise<Map<string, number | null>>;
   markPublished(ids: readonly ObjectId[], publishedAt: number): Promise<void>;
   /** Counts a broker rejection; parks the Update (and returns true) at `maxAttempts`. */
   recordRejection(id: ObjectId, reason: string, maxAttempts: number, at: number): Promise<boolean>;
   park(id: ObjectId, reason: string, attempts: number, at: number): Promise<void>;
   sampleBacklog(): Promise<BacklogSample>;
+  /** The recipients' seq counters (`update_seqs`), by `recipientKey`; absent when there is none. */
+  lastSeqs(recipients: readonly Recipient[]): Promise<Map<string, number>>;
+  /**
+   * The true last seq of each recipient (by `recipientKey`, 0 for none): the larger of its counter and
+   * the highest seq on its Updates. Counters are raised after numbering, so they can lag.
+   */
+  repairSeqs(recipients: readonly Recipient[]): Promise<Map<string, number>>;
+  /**
+   * Sets `seq` on Updates that have none, in order, in one write that stops at the first one that cannot
+   * take its seq (it has one already, or the recipient's seq is taken). Resolves with the ids (hex)
+   * that now hold the seq asked for; rejects when the outcome is unknown.
+   */
+  assignSeqs(assignments: readonly SeqAssignment[]): Promise<Set<string>>;
+  /** Raises each recipient's counter to at least `lastSeq` (never lowers it). */
+  raiseSeqCounters(last: ReadonlyArray<{ recipient: Recipient; lastSeq: number }>): Promise<void>;
   /** Resolves true when the server has change streams, false when it answers "not supported". */
   supportsChangeStreams(): Promise<boolean>;
   watchInserts(options: WatchOptions): ChangeStreamPort;

@@ -28,6 +28,7 @@ import { setMode, type RelayMetrics, type RelayMode } from './metrics';
 import { createPoller } from './poller';
 import type { LayoutStore, ResumeTokenStore, UpdateStore } from './ports';
 import { createRelayLeases } from './relay-leases';
+import { createSeqNumbering } from './seq-numbering';
 import { createSweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
@@ -102,6 +103,7 @@ export function createRelay(deps: RelayDeps): Relay {
     onFatal,
   });
   const dispatcher = createDispatcher({
+    numbering: createSeqNumbering({ store, metrics, logger: logger.child({ component: 'seq' }) }),
     store: {
       stillUnpublished: (ids) => store.stillUnpublished(ids),
       markPublished: (ids, at) => store.markPublished(ids, at),
@@ -227,6 +229,7 @@ export function createRelay(deps: RelayDeps): Relay {
       stopping ??= (async () => {
         stopped = true;
         ticker.wake();
+        dispatcher.close();
         await Promise.all([poller.stop(), tailer.stop(), gaugeLoop]);
         await leases.stop();
         await publisher.stop();

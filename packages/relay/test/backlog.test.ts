@@ -19,7 +19,7 @@ describe('backlog sample', () => {
   it('takes the oldest waiting time from republishedAt for replayed Updates and from createdAt for the rest', async () => {
     database = await createTestDatabase('backlog');
     const updates = database.db.collection<StoredUpdate>('updates');
-    const store = createMongoUpdateStore(updates, createSilentLogger());
+    const store = createMongoUpdateStore(updates, database.db.collection('update_seqs'), createSilentLogger());
     const now = Date.now();
     const hourAgo = now - 3_600_000;
     await updates.insertMany([

@@ -15,6 +15,7 @@ import {
   type TestDatabase,
 } from '@chat3/testkit';
 import { MongoClient, ObjectId } from 'mongodb';
+import { expect } from 'vitest';
 
 const clock = createMonotonicClock();
 
@@ -193,4 +194,41 @@ export function firstArrivalsByUser(messages: Array<{ body: { userId: string; cr
     byUser.set(m.body.userId, [...(byUser.get(m.body.userId) ?? []), m.body.createdAt]);
   }
   return byUser;
+}
+
+/**
+ * The seq contract over what a test's relays did: per recipient, the numbered Updates hold 1..N (no
+ * gap, none twice); every published or parked Update is numbered; every message collected carries its
+ * Update's seq in the body and the `x-chat3-seq` header; and each recipient's first arrivals come in
+ * seq order. Returns the recipients' last seqs.
+ */
+export async function expectGaplessSeqs(f: Pick<RelayFixture, 'updates' | 'collector'>): Promise<Map<string, number>> {
+  const docs = await f.updates.find({}, { projection: { tenantId: 1, userId: 1, seq: 1, published: 1, parked: 1 } }).toArray();
+  const recipient = (d: Record<string, unknown>) => `${String(d.tenantId)}/${String(d.userId)}`;
+  const seqOf = new Map(docs.map((d) => [d._id.toHexString(), d.seq as number | undefined]));
+  const unnumbered = docs.filter((d) => d.seq === undefined && (d.published || d.parked)).map((d) => d._id.toHexString());
+  expect(unnumbered, 'published or parked Updates without a seq').toEqual([]);
+  const byRecipient = new Map<string, number[]>();
+  for (const d of docs) if (d.seq !== undefined) byRecipient.set(recipient(d), [...(byRecipient.get(recipient(d)) ?? []), d.seq as number]);
+  const last = new Map<string, number>();
+  for (const [r, seqs] of byRecipient) {
+    seqs.sort((a, b) => a - b);
+    expect(seqs, `seqs of ${r}`).toEqual(seqs.map((_, i) => i + 1));
+    last.set(r, seqs.length);
+  }
+  const wrong = f.collector.messages.filter((m) => {
+    const seq = seqOf.get(m.properties.messageId);
+    return m.body.seq !== seq || m.properties.headers?.['x-chat3-seq'] !== seq;
+  });
+  expect(wrong.length, `messages whose seq is not their Update's, e.g. ${wrong[0]?.properties.messageId}`).toBe(0);
+  const seen = new Set<string>();
+  const arrivals = new Map<string, number[]>();
+  for (const m of f.collector.messages) {
+    if (seen.has(m.properties.messageId)) continue;
+    seen.add(m.properties.messageId);
+    const r = recipient(m.body);
+    arrivals.set(r, [...(arrivals.get(r) ?? []), m.body.seq]);
+  }
+  for (const [r, seqs] of arrivals) expect(seqs, `first arrivals of ${r}`).toEqual([...seqs].sort((a, b) => a - b));
+  return last;
 }

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { repoRoot, waitFor } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRelayFixture, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
+import { createRelayFixture, expectGaplessSeqs, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
 
 let fx: RelayFixture;
 let relay: ReturnType<RelayFixture['startRelay']>;
@@ -35,7 +35,7 @@ describe('relay', () => {
       messageId: doc._id.toHexString(),
       type: 'MessageUpdate',
       timestamp: Math.floor(doc.createdAt / 1000),
-      headers: { tenantId: 'tnt_test', userId: 'carl', eventType: 'message.create', eventId: doc.eventId },
+      headers: { tenantId: 'tnt_test', userId: 'carl', eventType: 'message.create', eventId: doc.eventId, 'x-chat3-seq': 1 },
     });
     expect(msg.body).toEqual({
       _id: doc._id.toHexString(),
@@ -50,10 +50,12 @@ describe('relay', () => {
       routingKey: doc.routingKey,
       data: doc.data,
       createdAt: doc.createdAt,
+      seq: 1,
     });
     await fx.waitAllPublished(10_000);
     const stored = await fx.updates.findOne({ _id: doc._id });
     expect(stored?.published).toBe(true);
+    expect(stored?.seq).toBe(1);
     expect(stored?.publishedAt).toBeGreaterThanOrEqual(doc.createdAt);
   });
 
@@ -78,6 +80,11 @@ describe('relay', () => {
     );
     const arrivals = firstArrivalsByUser(fx.collector.messages.filter((m) => ['dana', 'erin', 'finn'].includes(m.body.userId)));
     for (const [user, createdAt] of arrivals) expect(createdAt, user).toEqual([...createdAt].sort((a, b) => a - b));
+    // Numbered in the same order: each recipient's first arrivals carry 1, 2, 3…
+    for (const user of ['dana', 'erin', 'finn']) {
+      const seqs = fx.collector.messages.filter((m) => m.body.userId === user).map((m) => m.body.seq);
+      expect([...new Set(seqs)], user).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    }
   });
 
   it('publishes again what an operator re-publishes while it runs (pnpm republish), then carries on', async () => {
@@ -108,10 +115,13 @@ describe('relay', () => {
     await fx.waitAllPublished(10_000);
     const second = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(docs.length);
     expect(second.map((m) => m.body.createdAt)).toEqual(docs.map((d) => d.createdAt));
+    // Re-publishing keeps each Update's seq: the second copies carry the numbers the first did.
+    const first = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(0, docs.length);
+    expect(first.map((m) => m.body.seq)).toEqual(docs.map((_, i) => i + 1));
+    expect(second.map((m) => [m.body.seq, m.properties.headers['x-chat3-seq']])).toEqual(docs.map((_, i) => [i + 1, i + 1]));
     // Marked as a replay on the wire, with the same messageId; the first copies were not.
     expect(second.map((m) => m.properties.headers?.['x-chat3-replay'])).toEqual(docs.map(() => replay.replayId));
     expect(second.map((m) => m.properties.messageId)).toEqual(docs.map((d) => d._id.toHexString()));
-    const first = fx.collector.messages.filter((m) => m.body.userId === 'ivan').slice(0, docs.length);
     expect(first.every((m) => m.properties.headers?.['x-chat3-replay'] === undefined)).toBe(true);
     expect(await fx.updates.countDocuments({ userId: 'ivan', replayId: replay.replayId, republishedAt: { $type: 'number' } })).toBe(
       docs.length,
@@ -132,7 +142,18 @@ describe('relay', () => {
     expect(parked.find((p) => p._id.equals(longKey._id))?.parked.reason).toMatch(/routing key/);
     expect(parked.find((p) => p._id.equals(tooBig._id))?.parked.reason).toMatch(/body is \d+ bytes/);
     expect(parked.every((p) => p.published === false)).toBe(true);
+    // Numbered before parking: the client sees gina's 2 arrive, misses 1 and fetches it by its seq.
+    expect(parked.find((p) => p._id.equals(tooBig._id))?.seq).toBe(1);
+    expect(parked.find((p) => p._id.equals(longKey._id))?.seq).toBe(1);
+    expect(fx.collector.messages.find((m) => m.properties.messageId === fine._id.toHexString())?.body.seq).toBe(2);
     await waitFor(async () => (await fx.metric(relay, 'chat3_relay_parked')) === 2, { timeoutMs: 10_000, message: 'parked gauge at 2' });
+  });
+
+  it('numbered every recipient 1..N, with no gap and none twice, each message carrying its Update’s seq', async () => {
+    await fx.waitAllPublished(10_000);
+    const last = await expectGaplessSeqs(fx);
+    expect(last.get('tnt_test/ivan')).toBe(120);
+    expect(last.get('tnt_test/jill')).toBe(1);
   });
 
   it('counts Updates for recipients without a queue as unroutable, and still marks them published', async () => {

@@ -13,6 +13,7 @@ import { waitingSince } from '@chat3/core';
 import type { LeaseDoc, LeaseStore } from '@chat3/runtime';
 import { leaseId, memberId } from '@chat3/runtime';
 import {
+  createMemorySeqStore,
   olderLayoutGroups,
   type BucketRanges,
   type LayoutStore,
@@ -69,13 +70,18 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
     if (isOpen(d)) open -= 1;
   };
 
+  const seqs = createMemorySeqStore((id) => byId.get(id));
+
   const store: MemoryUpdateStore = {
+    ...seqs,
+
     insert(added) {
       for (const d of added) {
         const id = d._id.toHexString();
         if (byId.has(id)) throw new Error(`duplicate _id ${id}`);
         const copy = { ...d };
         byId.set(id, copy);
+        seqs.index(copy);
         if (isOpen(copy)) open += 1;
       }
       docs = [...docs.slice(start), ...added.map((d) => byId.get(d._id.toHexString())!)].sort(oldestFirst);
@@ -112,7 +118,15 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
     },
 
     async stillUnpublished(ids) {
-      return timed(() => new Set(ids.map((id) => id.toHexString()).filter((id) => byId.has(id) && isOpen(byId.get(id)!))));
+      return timed(
+        () =>
+          new Map(
+            ids
+              .map((id) => byId.get(id.toHexString()))
+              .filter((d): d is StoredUpdate => d !== undefined && isOpen(d))
+              .map((d) => [d._id.toHexString(), d.seq ?? null]),
+          ),
+      );
     },
 
     async markPublished(ids, publishedAt) {

@@ -24,7 +24,7 @@ export async function measurePage(
 ): Promise<PageBreakdown> {
   return withMeasurement(ctx, 'page', {}, async (n) => {
     await freshUpdates(ctx, n.db, docs);
-    const store = createMongoUpdateStore(relayUpdates(ctx, n.db), createSilentLogger());
+    const store = createMongoUpdateStore(relayUpdates(ctx, n.db), ctx.mongo.db(n.db).collection('update_seqs'), createSilentLogger());
     const ch = await ctx.broker.createConfirmChannel();
     ch.on('error', () => undefined);
     const times = { fetchMs: [] as number[], encodeMs: [] as number[], publishMs: [] as number[], markMs: [] as number[] };
@@ -81,7 +81,7 @@ export async function measureMarks(
   return withMeasurement(ctx, `marks${docs.length}`, {}, async (n) => {
     await freshUpdates(ctx, n.db, docs);
     const col = relayUpdates(ctx, n.db);
-    const store = createMongoUpdateStore(col, createSilentLogger());
+    const store = createMongoUpdateStore(col, ctx.mongo.db(n.db).collection('update_seqs'), createSilentLogger());
     const pages = Math.min(2 * pagesPerMethod, Math.floor(docs.length / pageSize));
     const runs: MarkRun[] = [];
     for (let i = 0; i < pages; i++) {

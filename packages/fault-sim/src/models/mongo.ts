@@ -12,7 +12,12 @@
  *   - during an outage an operation fails after server selection gives up (the services set
  *     `serverSelectionTimeoutMS` to 5 s); the driver's one retry is folded into that;
  *   - `insertMany({ordered: false})` assigns `_id`s to the documents it is given [driver behaviour] and
- *     reports duplicate keys of the unique idempotency index per document.
+ *     reports duplicate keys of the unique idempotency index per document;
+ *   - sequence numbers (relay/src/db/update-seqs.ts): an ordered bulk write stops at its first error,
+ *     a seq already taken for the recipient is a duplicate key of the unique index `recipient_seq`
+ *     (unless the model runs without it: `seqIndex: false`, to show what the index prevents), an
+ *     Update that has a seq already makes the upsert a duplicate `_id`; the counters in `update_seqs`
+ *     are documents like the Updates, so a failover rolls back the ones not majority-committed.
  * Change streams are in change-stream.ts; they read this model's oplog.
  *
  * Each process reaches the model through its own `client(name)`, so a killed process's calls can hang
@@ -54,7 +59,11 @@ export interface MongoModelOptions {
   durability: Durability;
   /** Driver server selection timeout, ms. */
   selectionTimeoutMs?: number;
+  /** The unique index `recipient_seq` exists (default true). */
+  seqIndex?: boolean;
 }
+
+const recipientOf = (d: { tenantId: string; userId: string }) => JSON.stringify([d.tenantId, d.userId]);
 
 /** A client process's connection: `dead` makes every call hang, `partitionedUntil` fail. */
 export interface MongoHost {
@@ -99,6 +108,8 @@ export class MongoModel {
     }
   }
   private readonly docs = new Map<string, Version[]>();
+  /** `update_seqs`: recipientKey → versions of its counter. */
+  private readonly counters = new Map<string, Array<{ lastSeq: number; majorityAt: number }>>();
   private readonly keys = new Map<string, string>();
   private opTime = 0;
   private idCounter = 0;
@@ -133,6 +144,11 @@ export class MongoModel {
         const doc = versions[0]!.doc;
         if (doc) this.keys.delete(idempotencyKey(doc));
       } else this.docs.set(id, kept);
+    }
+    for (const [key, versions] of this.counters) {
+      const kept = versions.filter((v) => v.majorityAt <= now);
+      if (kept.length === 0) this.counters.delete(key);
+      else this.counters.set(key, kept);
     }
     for (let i = this.oplog.length - 1; i >= 0; i--) if (this.oplog[i]!.majorityAt > now) this.oplog.splice(i, 1);
     this.lastMajorityAt = now;
@@ -286,6 +302,20 @@ export class MongoModel {
     return this.apply(id, next);
   }
 
+  private counter(key: string, concern: ReadConcern): number | undefined {
+    const versions = this.counters.get(key) ?? [];
+    const now = Date.now();
+    const v = concern === 'local' ? versions.at(-1) : [...versions].reverse().find((x) => x.majorityAt <= now);
+    return v?.lastSeq;
+  }
+
+  /** The recipient's highest seq on Updates visible at `concern`, 0 for none. */
+  private topSeq(key: string, concern: ReadConcern): number {
+    let top = 0;
+    for (const d of this.visible(concern)) if (d.seq !== undefined && recipientOf(d) === key) top = Math.max(top, d.seq);
+    return top;
+  }
+
   // -------------------------------------------------------------------------------------------------
   // Operations, as one client issues them
 
@@ -369,10 +399,10 @@ export class MongoModel {
       return { value: rows.slice(0, limit).map((d) => ({ ...d })) };
     },
     stillUnpublished: (ids: readonly ObjectId[]) => {
-      const open = new Set<string>();
+      const open = new Map<string, number | null>();
       for (const id of ids) {
         const d = this.read(id.toHexString(), this.options.durability.reads);
-        if (d && d.published === false && d.parked === undefined) open.add(id.toHexString());
+        if (d && d.published === false && d.parked === undefined) open.set(id.toHexString(), d.seq ?? null);
       }
       return { value: open };
     },
@@ -396,6 +426,60 @@ export class MongoModel {
     park: (id: ObjectId, reason: string, attempts: number, at: number) => {
       const majorityAt = this.update(id.toHexString(), 'local', (d) => (d.published ? null : { ...d, parked: { reason, at, attempts } }));
       return { value: undefined, majorityAt: majorityAt ?? undefined };
+    },
+    /** The ordered numbering write: stops at the first Update that has a seq or whose seq is taken. */
+    assignSeqs: (assignments: ReadonlyArray<{ id: ObjectId; seq: number }>) => {
+      const taken = new Set<string>();
+      if (this.options.seqIndex ?? true)
+        for (const d of this.visible('local')) if (d.seq !== undefined) taken.add(`${recipientOf(d)}\u0000${d.seq}`);
+      const applied = new Set<string>();
+      let stopped = false;
+      let majorityAt = Date.now();
+      for (const a of assignments) {
+        const id = a.id.toHexString();
+        const doc = this.read(id, 'local');
+        if (!doc) continue; // the upsert's stray is deleted at once
+        const key = `${recipientOf(doc)}\u0000${a.seq}`;
+        if (doc.seq !== undefined || taken.has(key)) {
+          stopped = true;
+          break;
+        }
+        taken.add(key);
+        majorityAt = Math.max(majorityAt, this.apply(id, { ...doc, seq: a.seq }));
+        applied.add(id);
+      }
+      return { value: { applied, stopped }, majorityAt };
+    },
+    /** Read-back after a stopped numbering: the ids that hold the seq asked for. */
+    holdingSeqs: (assignments: ReadonlyArray<{ id: ObjectId; seq: number }>) => {
+      const out = new Set<string>();
+      for (const a of assignments)
+        if (this.read(a.id.toHexString(), this.options.durability.reads)?.seq === a.seq) out.add(a.id.toHexString());
+      return { value: out };
+    },
+    lastSeqs: (keys: readonly string[]) => {
+      const out = new Map<string, number>();
+      for (const k of keys) {
+        const v = this.counter(k, this.options.durability.reads);
+        if (v !== undefined) out.set(k, v);
+      }
+      return { value: out };
+    },
+    topSeqs: (keys: readonly string[]) => ({
+      value: new Map(keys.map((k) => [k, this.topSeq(k, this.options.durability.reads)])),
+    }),
+    raiseSeqCounters: (last: ReadonlyArray<{ key: string; lastSeq: number }>) => {
+      const now = Date.now();
+      let majorityAt = now;
+      for (const { key, lastSeq } of last) {
+        const current = this.counter(key, 'local') ?? 0;
+        if (lastSeq <= current) continue;
+        const at = Math.max(this.lastMajorityAt, Math.ceil(now + this.options.majorityLagMs() + this.extraLag));
+        this.lastMajorityAt = at;
+        this.counters.set(key, [...(this.counters.get(key) ?? []), { lastSeq, majorityAt: at }]);
+        majorityAt = Math.max(majorityAt, at);
+      }
+      return { value: undefined, majorityAt };
     },
     sampleBacklog: () => {
       const docs = this.visible('local').filter((d) => d.published === false);

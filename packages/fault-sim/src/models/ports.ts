@@ -14,7 +14,7 @@ import {
   type EmittedStats,
 } from '@chat3/core';
 import type { BuilderStore } from '@chat3/builder';
-import type { UpdateStore } from '@chat3/relay';
+import { recipientKey, type UpdateStore } from '@chat3/relay';
 import { ChangeStreamModel } from './change-stream';
 import type { MongoHost, MongoModel } from './mongo';
 
@@ -37,6 +37,25 @@ export function simulatedUpdateStore(
     },
     park: (id, reason, attempts, at) => mongo.op(host, 'park', () => ops.park(id, reason, attempts, at)),
     sampleBacklog: () => mongo.op(host, 'sampleBacklog', () => ops.sampleBacklog()),
+    lastSeqs: (recipients) => mongo.op(host, 'lastSeqs', () => ops.lastSeqs(recipients.map(recipientKey))),
+    async repairSeqs(recipients) {
+      const keys = recipients.map(recipientKey);
+      const [counters, tops] = await Promise.all([
+        mongo.op(host, 'lastSeqs', () => ops.lastSeqs(keys)),
+        mongo.op(host, 'topSeqs', () => ops.topSeqs(keys)),
+      ]);
+      return new Map(keys.map((k) => [k, Math.max(counters.get(k) ?? 0, tops.get(k) ?? 0)]));
+    },
+    async assignSeqs(assignments) {
+      if (assignments.length === 0) return new Set();
+      const { applied, stopped } = await mongo.op(host, 'assignSeqs', () => ops.assignSeqs(assignments));
+      if (!stopped) return applied;
+      return mongo.op(host, 'findIds', () => ops.holdingSeqs(assignments));
+    },
+    raiseSeqCounters: (last) =>
+      mongo.op(host, 'raiseSeqCounters', () =>
+        ops.raiseSeqCounters(last.map((l) => ({ key: recipientKey(l.recipient), lastSeq: l.lastSeq }))),
+      ),
     async supportsChangeStreams() {
       await mongo.op(host, 'aggregate', () => ({ value: undefined }));
       return options.changeStreams;

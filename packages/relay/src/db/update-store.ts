@@ -8,6 +8,7 @@ import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/ru
 import type { ChangeStreamInsertDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
 import { publishedSet } from './retention-store';
+import { createMongoSeqStore, type SeqCounterDoc } from './update-seqs';
 
 export const OLDEST_FIRST = { createdAt: 1, _id: 1 } as const;
 
@@ -31,8 +32,10 @@ export function changeStreamPipeline(ranges: BucketRanges): Document[] {
   return [{ $match: { operationType: 'insert', ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) } }];
 }
 
-export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Logger): UpdateStore {
+export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Collection<SeqCounterDoc>, logger: Logger): UpdateStore {
   return {
+    ...createMongoSeqStore(col, seqs),
+
     ensureIndexes: () => ensureIndexes(col, UPDATE_INDEXES, logger, RETIRED_UPDATE_INDEXES),
 
     fetchUnpublished(ranges, limit, before) {
@@ -41,9 +44,9 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, logger: Lo
 
     async stillUnpublished(ids) {
       const rows = await col
-        .find({ _id: { $in: [...ids] }, published: false, parked: { $exists: false } }, { projection: { _id: 1 } })
+        .find({ _id: { $in: [...ids] }, published: false, parked: { $exists: false } }, { projection: { _id: 1, seq: 1 } })
         .toArray();
-      return new Set(rows.map((r) => r._id.toHexString()));
+      return new Map(rows.map((r) => [r._id.toHexString(), r.seq ?? null]));
     },
 
     async markPublished(ids, publishedAt) {
