@@ -170,7 +170,8 @@ export function createRetention(options: RetentionOptions): Retention {
   /** Nothing expired is left: sleep until the oldest retained Update expires (within bounds). */
   async function idleWait(startedAt: number): Promise<number> {
     const oldest = await store.oldestRetained();
-    if (oldest === null) return idleMaxMs;
+    // None stored: an Update published now expires one retention from now at the earliest.
+    if (oldest === null) return Math.min(idleMaxMs, Math.max(intervalMs, retentionMs));
     return Math.min(idleMaxMs, Math.max(intervalMs, oldest.getTime() + retentionMs - startedAt + 1));
   }
 

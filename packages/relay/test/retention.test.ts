@@ -4,7 +4,7 @@
  * real relay process stamping `publishedDate` and removing expired Updates (by its deleter on the
  * stand-in, by the TTL index on MongoDB). Creating and changing the TTL index is gated on the server.
  */
-import { createMongoLeaseStore, createSilentLogger, type LeaseDoc } from '@chat3/runtime';
+import { createMongoLeaseStore, createSilentLogger, sleep, type LeaseDoc } from '@chat3/runtime';
 import { capabilities, createTestDatabase, gate, waitFor, type TestDatabase } from '@chat3/testkit';
 import type { Collection } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -92,6 +92,20 @@ function startDeleter(options: DeleterOptions) {
 }
 
 describe('the retention deleter (servers without TTL indexes)', () => {
+  it('started on an empty collection, deletes what is published later one retention after, not after its idle minute', async () => {
+    const db = await database();
+    const updates = db.db.collection<StoredUpdate>('updates');
+    await db.db.createCollection('updates');
+    const { m } = startDeleter({ updates, db, retentionSeconds: 1, intervalMs: 100 });
+    await sleep(500); // its first round found nothing stored
+    await updates.insertMany(Array.from({ length: 5 }, (_, i) => published('late', i, 0)));
+    await waitFor(async () => (await updates.countDocuments({ userId: 'late' })) === 0, {
+      timeoutMs: 15_000,
+      message: 'Updates published after an empty round deleted about a second later',
+    });
+    expect(m.deleted).toBe(5);
+  });
+
   it('deletes published Updates past the retention, and keeps recent, unpublished, parked and put-back ones', async () => {
     const db = await database();
     const updates = db.db.collection<StoredUpdate>('updates');
