@@ -105,7 +105,7 @@ describe('relay faults', () => {
         docs.map((d) => d._id),
         30_000,
       );
-      expect([...(await expectGaplessSeqs(f)).values()]).toEqual(Array.from({ length: 50 }, () => 30));
+      expect([...(await expectGaplessSeqs(f)).values()]).toEqual(Array.from({ length: 50 }, () => docs.length / 50));
     },
     DRAIN_TIMEOUT_MS,
   );
@@ -152,7 +152,7 @@ describe('relay faults', () => {
         expect(createdAt, user).toEqual([...createdAt].sort((x, y) => x - y));
       }
       // The survivor numbers the dead relay's recipients on from their last seq.
-      expect([...(await expectGaplessSeqs(f)).values()]).toEqual(Array.from({ length: 40 }, () => 50));
+      expect([...(await expectGaplessSeqs(f)).values()]).toEqual(Array.from({ length: 40 }, () => docs.length / 40));
     },
     DRAIN_TIMEOUT_MS,
   );
