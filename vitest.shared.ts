@@ -11,7 +11,9 @@ export const sharedTestSettings = {
 
 /**
  * Run alone, after the rest: the fault simulation (CPU-bound; next to it, spawned builders and relays
- * starve on two cores), tests that change the whole broker (a resource alarm, max_message_size) and
- * tests that time something (the replay's pace).
+ * starve on two cores), tests that change the whole broker (a resource alarm, max_message_size),
+ * tests that time something (the replay's pace), and the builder's fault tests, which write and read
+ * back thousands of Updates: next to the relay's fault tests on the stand-in they timed out at 180 s
+ * (about 60 s alone).
  */
 export const SERIAL_TESTS = ['packages/fault-sim/test/**/*.test.ts', 'packages/*/test/**/*.serial.test.ts', 'scripts/**/*.serial.test.ts'];

@@ -1,6 +1,7 @@
 /**
  * The builder under real faults: SIGKILL in the middle of a stream of events, and two builders
- * sharing the partitions (and one of them dying).
+ * sharing the partitions (and one of them dying). Runs alone (vitest.serial.config.ts): its thousands of
+ * Updates, written and read back on the stand-in, starve next to the relay's fault tests.
  */
 import { capabilities, waitFor, type ManagedProcess } from '@chat3/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
