@@ -32,8 +32,10 @@ export const apiEnvSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1').describe('address the catch-up API listens on (`0.0.0.0` for every interface)'),
   API_PORT: intVar(8080, 0, 65_535, 'port of the catch-up API (0 = any free port)'),
   METRICS_PORT: intVar(9466, 0, 65_535, 'port of /metrics, /healthz and /readyz (0 = any free port)'),
+  METRICS_HOST: commonEnv.METRICS_HOST,
   API_QUERY_TIMEOUT_MS: intVar(5_000, 100, 600_000, 'a database query that takes longer fails the request with 503'),
-  API_READY_INTERVAL_MS: intVar(2_000, 100, 600_000, 'how often /readyz pings MongoDB'),
+  READY_INTERVAL_MS: commonEnv.READY_INTERVAL_MS,
+  HEALTH_WEDGED_MS: commonEnv.HEALTH_WEDGED_MS,
   LOG_LEVEL: commonEnv.LOG_LEVEL,
   SHUTDOWN_TIMEOUT_MS: commonEnv.SHUTDOWN_TIMEOUT_MS,
 });

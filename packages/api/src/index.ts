@@ -3,7 +3,6 @@ export * from './catch-up';
 export * from './config';
 export * from './db/update-reader';
 export * from './metrics';
-export * from './readiness';
 export * from './request-params';
 export * from './server';
 export * from './memory-store';

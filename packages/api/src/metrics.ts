@@ -3,7 +3,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
+export interface ApiMetricsOptions {
+  defaultMetrics?: boolean;
+  /** Whether the last MongoDB ping (runService's, for /readyz) answered; read at every scrape. */
+  mongoUp?: () => boolean;
+}
+
+export function createApiMetrics(options: ApiMetricsOptions = {}) {
+  const { mongoUp } = options;
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'chat3_api_' });
   const registers = [registry];
@@ -31,6 +38,9 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'chat3_api_mongodb_up',
       help: 'The last MongoDB ping of the readiness probe answered (1) or not (0)',
       registers,
+      collect() {
+        if (mongoUp) this.set(mongoUp() ? 1 : 0);
+      },
     }),
   };
 }

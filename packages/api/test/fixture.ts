@@ -109,7 +109,7 @@ export async function createApiFixture(prefix: string) {
         API_TOKENS: TOKENS_ENV,
         API_PORT: '0',
         METRICS_PORT: '0',
-        API_READY_INTERVAL_MS: '200',
+        READY_INTERVAL_MS: '200',
         LOG_LEVEL: 'debug',
         ...extra,
       },

@@ -61,6 +61,20 @@ export const commonEnv = {
   LEASES_COLLECTION: z.string().min(1).default('leases').describe('collection holding partition leases of both processes'),
   LEASE_TTL_MS: intVar(10_000, 1_000, 600_000, 'a partition lease expires this long after its last heartbeat'),
   METRICS_PORT: intVar(9464, 0, 65_535, 'port of /metrics, /healthz and /readyz (0 = any free port)'),
+  METRICS_HOST: z
+    .string()
+    .min(1)
+    .default('0.0.0.0')
+    .describe(
+      'address /metrics, /healthz and /readyz listen on (`0.0.0.0`: every interface, as a container needs; `127.0.0.1`: this host only)',
+    ),
+  READY_INTERVAL_MS: intVar(2_000, 100, 600_000, 'how often /readyz pings MongoDB'),
+  HEALTH_WEDGED_MS: intVar(
+    120_000,
+    1_000,
+    3_600_000,
+    '/healthz answers 503 when a loop has been inside one step this long without progress or an error',
+  ),
   LOG_LEVEL: logLevel,
   SHUTDOWN_TIMEOUT_MS: intVar(15_000, 100, 600_000, 'graceful shutdown budget before a forced exit'),
 } as const;

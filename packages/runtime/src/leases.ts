@@ -29,6 +29,7 @@
 import { errorMessage } from './errors';
 import type { LeaseStore } from './lease-store';
 import type { Logger } from './logger';
+import { detachedLoop, type LoopTracker } from './loop-health';
 
 export type ReleaseReason = 'rebalance' | 'lost' | 'expired' | 'shutdown';
 
@@ -46,6 +47,8 @@ export interface LeaseManagerOptions {
   onRelease: (partition: number, reason: ReleaseReason) => Promise<void>;
   /** Checked before acquiring anything (the relay waits for an older partition layout to drain). */
   canAcquire?: () => Promise<boolean>;
+  /** Where each heartbeat is recorded, for /healthz. */
+  loop?: LoopTracker;
   now?: () => number;
 }
 
@@ -60,9 +63,6 @@ export interface LeaseManager {
   holds(partition: number, fence?: number): boolean;
   /** True while the lease is ours and safely inside its TTL (also while it is being released). */
   valid(partition: number): boolean;
-  /** Time of the last heartbeat that completed, and the last error (health). */
-  readonly lastHeartbeatAt: number | null;
-  readonly lastError: string | null;
 }
 
 /** Member k of n (sorted) owns this many of P partitions. */
@@ -86,8 +86,7 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
   let stopping: Promise<void> | undefined;
-  let lastHeartbeatAt: number | null = null;
-  let lastError: string | null = null;
+  const loop = options.loop ?? detachedLoop(`leases:${group}`);
 
   async function renew(t: number): Promise<void> {
     await store.heartbeat(group, instanceId, t, t + ttlMs);
@@ -192,13 +191,12 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
   async function tick(): Promise<void> {
     const t = now();
     try {
-      await renew(t);
-      if (!stopped) await balance(t);
-      lastHeartbeatAt = now();
-      lastError = null;
+      await loop.step(async () => {
+        await renew(t);
+        if (!stopped) await balance(t);
+      });
     } catch (err) {
-      lastError = errorMessage(err);
-      logger.warn({ group, err: lastError }, 'lease heartbeat failed');
+      logger.warn({ group, err: errorMessage(err) }, 'lease heartbeat failed');
     }
     dropExpired();
   }
@@ -261,12 +259,6 @@ export function createLeaseManager(options: LeaseManagerOptions): LeaseManager {
     owned: () => fences,
     holds,
     valid,
-    get lastHeartbeatAt() {
-      return lastHeartbeatAt;
-    },
-    get lastError() {
-      return lastError;
-    },
   };
 }
 

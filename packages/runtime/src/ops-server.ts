@@ -8,10 +8,12 @@ import type { Registry } from 'prom-client';
 
 export interface HealthReport {
   ok: boolean;
-  checks: Record<string, boolean | string | number>;
+  checks: Record<string, unknown>;
 }
 
 export interface OpsServerOptions {
+  /** Address to listen on (`0.0.0.0`: every interface, what a container needs; `127.0.0.1`: this host only). */
+  host: string;
   port: number;
   registry: Registry;
   health: () => HealthReport;
@@ -46,7 +48,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
       });
       return new Promise((resolve, reject) => {
         server!.once('error', reject);
-        server!.listen(options.port, '0.0.0.0', () => resolve((server!.address() as AddressInfo).port));
+        server!.listen(options.port, options.host, () => resolve((server!.address() as AddressInfo).port));
       });
     },
     stop() {

@@ -20,6 +20,9 @@ function fakeProcess(env: Record<string, string | undefined>) {
 const schema = z.object({
   MONGODB_URI: z.string().startsWith('mongodb://'),
   METRICS_PORT: z.coerce.number().int().default(0),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  READY_INTERVAL_MS: z.coerce.number().int().default(1000),
+  HEALTH_WEDGED_MS: z.coerce.number().int().default(1000),
   LOG_LEVEL: z.string().default('silent'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().default(1000),
 });

@@ -4,9 +4,13 @@
  *
  *   config (a ConfigError → its message on stderr, exit 2) → the pino root logger → unhandled
  *   rejections are fatal (exit 1) → MongoDB, retried while it is not there → the service's parts →
- *   SIGTERM/SIGINT handlers → the ops server (`ops server listening`) → `service.start()`.
+ *   SIGTERM/SIGINT handlers → the ops server (`ops server listening`) → the MongoDB ping → `service.start()`.
  *
- * Stop (first SIGTERM/SIGINT): `service.stop()` → ops server → Mongo client, bounded by
+ * The ops server's answers are the service's own plus what runService keeps for every service:
+ * /healthz adds the loops (`loops`, see loop-health.ts: 503 naming a wedged loop) and /readyz adds
+ * MongoDB (pinged every READY_INTERVAL_MS; see readiness-probe.ts).
+ *
+ * Stop (first SIGTERM/SIGINT): `service.stop()` → MongoDB ping → ops server → Mongo client, bounded by
  * SHUTDOWN_TIMEOUT_MS; a second signal or the timeout forces exit (`createShutdown`). A failed start
  * prints the error on stderr and exits 1. This is the one module of the runtime that touches `process`,
  * through `ProcessPort`, so a test can pass another.
@@ -15,8 +19,10 @@ import type { MongoClient } from 'mongodb';
 import type { Registry } from 'prom-client';
 import { ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
+import { createLoopHealth, type LoopHealth } from './loop-health';
 import { connectMongo } from './mongo';
 import { createOpsServer, type HealthReport } from './ops-server';
+import { createReadinessProbe, type ProbeState } from './readiness-probe';
 import { createShutdown } from './shutdown';
 import { retryingStartup } from './startup';
 
@@ -24,6 +30,9 @@ import { retryingStartup } from './startup';
 export interface ServiceBaseConfig {
   MONGODB_URI: string;
   METRICS_PORT: number;
+  METRICS_HOST: string;
+  READY_INTERVAL_MS: number;
+  HEALTH_WEDGED_MS: number;
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
 }
@@ -43,6 +52,10 @@ export interface ServiceContext<C> {
   config: C;
   logger: Logger;
   mongo: MongoClient;
+  /** Where the service's loops record progress and errors, for /healthz. */
+  loops: LoopHealth;
+  /** The state of the MongoDB ping (/readyz), e.g. for a gauge. */
+  mongoState: () => ProbeState;
   /** Logs at fatal and exits 1: for errors no retry can heal (e.g. the broker refusing the topology). */
   fatal: (err: unknown, what: string) => void;
 }
@@ -98,18 +111,29 @@ async function start<C extends ServiceBaseConfig>(definition: ServiceDefinition<
   io.on('unhandledRejection', (err) => fatal(err, 'unhandled rejection'));
 
   const mongo = await retryingStartup('mongodb', logger, () => connectMongo(config.MONGODB_URI, { appName: definition.name, logger }));
-  const service = await definition.create({ config, logger, mongo, fatal });
+  const loops = createLoopHealth({ wedgedAfterMs: config.HEALTH_WEDGED_MS });
+  const mongoProbe = createReadinessProbe({
+    ping: async () => void (await mongo.db('admin').command({ ping: 1 })),
+    intervalMs: config.READY_INTERVAL_MS,
+    onChange: (state, err) => {
+      if (state === 'down') logger.warn({ err }, 'mongodb ping failed; not ready');
+      else if (state === 'up') logger.info('mongodb answers');
+    },
+  });
+  const service = await definition.create({ config, logger, mongo, loops, mongoState: () => mongoProbe.state, fatal });
   const ops = createOpsServer({
+    host: config.METRICS_HOST,
     port: config.METRICS_PORT,
     registry: service.registry,
-    health: service.health,
-    readiness: service.readiness,
+    health: () => combine(service.health(), loops.report()),
+    readiness: () => combine(service.readiness(), mongoProbe.report()),
   });
   const onSignal = createShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     stop: async () => {
       await service.stop();
+      await mongoProbe.stop();
       await ops.stop();
       await mongo.close();
     },
@@ -119,6 +143,12 @@ async function start<C extends ServiceBaseConfig>(definition: ServiceDefinition<
   io.on('SIGINT', () => onSignal('SIGINT'));
 
   const port = await ops.start();
-  logger.info({ port }, 'ops server listening');
+  logger.info({ host: config.METRICS_HOST, port }, 'ops server listening');
+  mongoProbe.start();
   await service.start();
+}
+
+/** Both must be ok; their checks side by side. */
+function combine(a: HealthReport, b: HealthReport): HealthReport {
+  return { ok: a.ok && b.ok, checks: { ...a.checks, ...b.checks } };
 }

@@ -1,6 +1,7 @@
-import { waitFor } from '@chat3/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createReadinessProbe, type ReadinessProbe } from './readiness';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createReadinessProbe, type ReadinessProbe } from './readiness-probe';
+
+const waitFor = (condition: () => boolean) => vi.waitFor(() => expect(condition()).toBe(true), { timeout: 5_000, interval: 5 });
 
 let probe: ReadinessProbe | undefined;
 afterEach(async () => {
@@ -21,30 +22,30 @@ describe('readiness probe', () => {
     });
     expect(probe.report()).toEqual({ ok: false, checks: { mongodb: 'starting' } });
     probe.start();
-    await waitFor(() => probe!.state === 'up', { timeoutMs: 5_000, message: 'up' });
+    await waitFor(() => probe!.state === 'up');
     expect(probe.report()).toMatchObject({ ok: true, checks: { mongodb: 'up' } });
     healthy = false;
-    await waitFor(() => probe!.state === 'down', { timeoutMs: 5_000, message: 'down' });
+    await waitFor(() => probe!.state === 'down');
     const report = probe.report();
     expect(report.ok).toBe(false);
-    expect(report.checks.lastError).toBe('connection refused mongodb://user:***@db:27017');
+    expect(report.checks.mongodbError).toBe('connection refused mongodb://user:***@db:27017');
     healthy = true;
-    await waitFor(() => probe!.state === 'up', { timeoutMs: 5_000, message: 'up again' });
+    await waitFor(() => probe!.state === 'up');
     expect(changes).toEqual(['up', 'down', 'up']);
   });
 
   it('counts a ping that does not answer within the interval as down', async () => {
     probe = createReadinessProbe({ ping: () => new Promise(() => undefined), intervalMs: 30 });
     probe.start();
-    await waitFor(() => probe!.state === 'down', { timeoutMs: 5_000, message: 'down' });
-    expect(probe.report().checks.lastError).toBe('no answer within 30 ms');
+    await waitFor(() => probe!.state === 'down');
+    expect(probe.report().checks.mongodbError).toBe('no answer within 30 ms');
   });
 
   it('stops', async () => {
     let pings = 0;
     probe = createReadinessProbe({ ping: async () => void (pings += 1), intervalMs: 10 });
     probe.start();
-    await waitFor(() => pings >= 2, { timeoutMs: 5_000, message: 'pinging' });
+    await waitFor(() => pings >= 2);
     await probe.stop();
     const after = pings;
     await new Promise((r) => setTimeout(r, 50));

@@ -1,10 +1,12 @@
 /**
- * The API's readiness: a loop pings MongoDB every `intervalMs` and reports on itself (last success,
- * last error); /readyz reads that report and is never ready by default. States: starting (no ping
- * answered yet) → up | down, moving on every ping; stopped after stop(). A ping that fails or takes
- * longer than the interval marks the API down until one answers again.
+ * MongoDB's part of every process's readiness (runService starts it): a loop pings MongoDB every
+ * `intervalMs` and reports on itself (last success, last error); /readyz reads that report and is never
+ * ready by default. States: starting (no ping answered yet) → up | down, moving on every ping; stopped
+ * after stop(). A ping that fails or takes longer than the interval marks it down until one answers
+ * again.
  */
-import { redactUrl, type HealthReport } from '@chat3/runtime';
+import { redactUrl } from './logger';
+import type { HealthReport } from './ops-server';
 
 export type ProbeState = 'starting' | 'up' | 'down' | 'stopped';
 
@@ -79,8 +81,8 @@ export function createReadinessProbe(options: ReadinessProbeOptions): ReadinessP
     },
     report() {
       const checks: HealthReport['checks'] = { mongodb: state };
-      if (lastOkAt !== null) checks.lastPingOkAt = new Date(lastOkAt).toISOString();
-      if (lastError !== null) checks.lastError = lastError;
+      if (lastOkAt !== null) checks.mongodbLastOkAt = new Date(lastOkAt).toISOString();
+      if (lastError !== null) checks.mongodbError = lastError;
       return { ok: state === 'up', checks };
     },
   };
