@@ -24,7 +24,7 @@ import {
   type UpdateDraft,
   type UserStats,
 } from '@chat3/core';
-import { RetryableError, backoffDelay, errorMessage, isRetryable, sleep, type Logger } from '@chat3/runtime';
+import { RetryableError, backoffDelay, errorMessage, isRetryable, sleep, type Logger, type LoopTracker } from '@chat3/runtime';
 import type { InsertOutcome } from './db/update-store';
 import type { BuilderMetrics } from './metrics';
 
@@ -68,6 +68,8 @@ export interface BatchProcessorOptions {
   logger: Logger;
   /** Aborted on shutdown: retries stop waiting (the batch stays unacknowledged and is redelivered). */
   signal?: AbortSignal;
+  /** The flushing loop: each retried failure is recorded as its error (/healthz). */
+  loop?: LoopTracker;
   now?: () => number;
 }
 
@@ -124,6 +126,7 @@ export function createBatchProcessor(options: BatchProcessorOptions) {
       } catch (err) {
         if (!isRetryable(err)) throw err;
         metrics.batchRetries.inc();
+        options.loop?.error(err);
         const delay = backoffDelay(n, { baseMs: 100, maxMs: 10_000 });
         logger.warn({ err: errorMessage(err), attempt: n + 1, delayMs: delay }, 'batch write failed; retrying');
         await sleep(delay, options.signal);

@@ -13,12 +13,14 @@ import {
   connectAmqp,
   createConfirmPublisher,
   createLeaseManager,
+  detachedLoop,
   errorMessage,
   type AmqpConnect,
   type AmqpConnection,
   type LeaseManager,
   type LeaseStore,
   type Logger,
+  type LoopHealth,
   type ReleaseReason,
   backoffDelay,
   retryingStartup,
@@ -52,6 +54,8 @@ export interface BuilderDeps {
   connect?: AmqpConnect;
   /** Lease owner id, used as given (default: BUILDER_INSTANCE_ID or the hostname, plus a random suffix). */
   instanceId?: string;
+  /** Where every loop records progress and errors, for /healthz (runService's). */
+  loops?: LoopHealth;
 }
 
 export interface Builder {
@@ -75,6 +79,8 @@ export function createBuilder(deps: BuilderDeps): Builder {
   );
   const instanceId = deps.instanceId ?? `${config.BUILDER_INSTANCE_ID ?? hostname()}-${randomUUID().slice(0, 8)}`;
   const shutdown = new AbortController();
+  const loop = (name: string) => deps.loops?.loop(name) ?? detachedLoop(name);
+  const flushLoop = loop('batch-flush');
   metrics.partitions.set(config.BUILDER_PARTITIONS);
   const publisher = createConfirmPublisher({
     name: 'forwards',
@@ -92,6 +98,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
     metrics,
     logger: logger.child({ component: 'batch' }),
     signal: shutdown.signal,
+    loop: flushLoop,
   });
 
   const consumer = createPartitionConsumer({
@@ -104,7 +111,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
   const batcher = createBatcher<Delivery>({
     maxSize: config.BUILDER_BATCH_SIZE,
     maxWaitMs: config.BUILDER_BATCH_WAIT_MS,
-    flush: flushBatch,
+    flush: (deliveries) => flushLoop.step(() => flushBatch(deliveries)),
   });
 
   const router = createRouter({
@@ -115,6 +122,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
     publisher,
     lookupDialogId: (tenantId, messageId) => store.findDialogIdOfMessage(tenantId, messageId),
     metrics,
+    loop: loop('router'),
     logger: logger.child({ component: 'router' }),
   });
 
@@ -160,6 +168,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
       } catch (err) {
         if (err instanceof BatchAbortedError) throw err;
         const delayMs = backoffDelay(attempt, { baseMs: 100, maxMs: 5_000 });
+        flushLoop.error(err);
         logger.warn({ err: errorMessage(err), delayMs }, 'dead letter not confirmed; retrying');
         await sleep(delayMs, shutdown.signal);
       }
@@ -210,6 +219,7 @@ export function createBuilder(deps: BuilderDeps): Builder {
         instanceId,
         ttlMs: config.LEASE_TTL_MS,
         logger: logger.child({ component: 'leases' }),
+        loop: loop('builder-leases'),
         onAcquire: async (p) => {
           await consumer.hold(p);
           metrics.ownedPartitions.set(consumer.held().length);

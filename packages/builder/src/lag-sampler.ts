@@ -7,13 +7,15 @@
  * tried again next interval; the loop never throws out. Like the relay's sampler, it waits at least
  * four times as long as the last sample took, so counting never crowds out the builder's own queries.
  */
-import { errorMessage, sleep, type Logger } from '@chat3/runtime';
+import { detachedLoop, errorMessage, sleep, type Logger, type LoopTracker } from '@chat3/runtime';
 
 export interface LagSamplerDeps {
   /** Epoch ms the oldest unpublished Update has waited since (`createdAt`, or `republishedAt` for a replayed one); null when none. */
   oldestWaitingSince: () => Promise<number | null>;
   setLagSeconds: (seconds: number) => void;
   intervalMs: number;
+  /** Each sample is a step (/healthz). */
+  loop?: LoopTracker;
   logger: Logger;
   now?: () => number;
 }
@@ -30,13 +32,14 @@ export function lagSeconds(oldestWaitingSince: number | null, now: number): numb
 export function createLagSampler(deps: LagSamplerDeps): LagSampler {
   const now = deps.now ?? Date.now;
   const stopping = new AbortController();
+  const tracker = deps.loop ?? detachedLoop('builder-stats');
   let loop: Promise<void> | undefined;
 
   async function run(): Promise<void> {
     while (!stopping.signal.aborted) {
       const startedAt = performance.now();
       try {
-        const since = await deps.oldestWaitingSince();
+        const since = await tracker.step(() => deps.oldestWaitingSince());
         if (stopping.signal.aborted) break;
         deps.setLagSeconds(lagSeconds(since, now()));
       } catch (err) {

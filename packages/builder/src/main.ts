@@ -12,15 +12,15 @@ void runService({
     config.BUILDER_INSTANCE_ID ??= `${hostname()}-${process.pid}`;
     return config;
   },
-  create: ({ config, mongo, logger, fatal }) => {
+  create: ({ config, mongo, logger, loops, fatal }) => {
     const metrics = createBuilderMetrics();
     const onFatal = (err: unknown) => fatal(err, 'rabbitmq refused the builder topology');
-    const builder = createMongoBuilder({ config, mongo, metrics, logger, onFatal });
-    const lagSampler = createMongoLagSampler({ config, mongo, metrics, logger });
-    const health = () => ({ ok: true, checks: {} });
+    const builder = createMongoBuilder({ config, mongo, metrics, logger, onFatal, loops });
+    const lagSampler = createMongoLagSampler({ config, mongo, metrics, logger, loops });
     return {
       registry: metrics.registry,
-      health,
+      // runService adds the loops (each wedged one makes /healthz 503) and MongoDB's ping to /readyz.
+      health: () => ({ ok: true, checks: {} }),
       readiness: () => builder.readiness(),
       start: async () => {
         await builder.start();

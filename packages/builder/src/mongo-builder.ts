@@ -1,6 +1,6 @@
 /** The builder on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
 import { READ_MODEL_INDEXES, RETIRED_UPDATE_INDEXES, UPDATE_INDEXES, USER_STATS_INDEXES, type EmittedStats } from '@chat3/core';
-import { DURABLE_WRITES, createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger } from '@chat3/runtime';
+import { DURABLE_WRITES, createMongoLeaseStore, ensureIndexes, type LeaseDoc, type Logger, type LoopHealth } from '@chat3/runtime';
 import type { Document, MongoClient } from 'mongodb';
 import { createBuilder, type Builder, type BuilderStore } from './builder';
 import type { BuilderConfig } from './config';
@@ -16,6 +16,8 @@ export interface MongoBuilderDeps {
   metrics: BuilderMetrics;
   logger: Logger;
   onFatal: (err: Error) => void;
+  /** Where every loop records progress and errors, for /healthz. */
+  loops?: LoopHealth;
 }
 
 export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfig, logger: Logger): BuilderStore {
@@ -49,7 +51,7 @@ export function createMongoBuilderStore(mongo: MongoClient, config: BuilderConfi
   };
 }
 
-export function createMongoBuilder({ config, mongo, metrics, logger, onFatal }: MongoBuilderDeps): Builder {
+export function createMongoBuilder({ config, mongo, metrics, logger, onFatal, loops }: MongoBuilderDeps): Builder {
   return createBuilder({
     config,
     store: createMongoBuilderStore(mongo, config, logger),
@@ -59,16 +61,18 @@ export function createMongoBuilder({ config, mongo, metrics, logger, onFatal }: 
     metrics,
     logger,
     onFatal,
+    loops,
   });
 }
 
 /** The published-lag gauge, sampled from the `updates` collection. */
-export function createMongoLagSampler({ config, mongo, metrics, logger }: Omit<MongoBuilderDeps, 'onFatal'>): LagSampler {
+export function createMongoLagSampler({ config, mongo, metrics, logger, loops }: Omit<MongoBuilderDeps, 'onFatal'>): LagSampler {
   const updates = mongo.db(config.MONGODB_DB).collection<Document>(config.UPDATES_COLLECTION);
   return createLagSampler({
     oldestWaitingSince: () => oldestWaitingSince(updates),
     setLagSeconds: (seconds) => metrics.publishedLag.set(seconds),
     intervalMs: config.BUILDER_STATS_INTERVAL_MS,
+    loop: loops?.loop('builder-stats'),
     logger: logger.child({ component: 'lag-sampler' }),
   });
 }

@@ -1,4 +1,4 @@
-import { createSilentLogger } from '@chat3/runtime';
+import { createLoopHealth, createSilentLogger } from '@chat3/runtime';
 import { waitFor } from '@chat3/testkit';
 import { describe, expect, it } from 'vitest';
 import { createChangeStreamTailer } from './change-stream';
@@ -7,18 +7,23 @@ import { createChangeStreamTailer } from './change-stream';
 // does on each kind of stream failure. The real change stream runs in test/modes.test.ts, gated on a
 // server that has change streams.
 
-type Step = { id: number } | { error: Error & { code?: number } } | { idle: string } | 'invalidated';
+type Step = { id: number } | { error: Error & { code?: number } } | { idle: string } | 'invalidated' | 'hang';
 
-/** A change stream that plays a script: a change, an error, an idle batch with a post-batch token, or (script empty) nothing for a while. */
+/**
+ * A change stream that plays a script: a change, an error, an idle batch with a post-batch token, a
+ * read that never answers (a socket gone silent) until closed, or (script empty) nothing for a while.
+ */
 class ScriptedStream {
   resumeToken: unknown = null;
   closed = false;
+  private hung = () => undefined as void;
   constructor(private readonly script: Step[]) {}
   async tryNext() {
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (this.closed) return null;
     const step = this.script.shift();
     if (!step) return null;
+    if (step === 'hang') return new Promise<null>((resolve) => (this.hung = () => resolve(null)));
     if (step === 'invalidated') {
       this.closed = true;
       return null;
@@ -34,7 +39,10 @@ class ScriptedStream {
   bufferedCount() {
     return 0;
   }
-  async close() {}
+  async close() {
+    this.closed = true;
+    this.hung();
+  }
 }
 
 function mongoError(code: number, message: string) {
@@ -49,6 +57,7 @@ function tailerHarness(scripts: Step[][], saved: unknown = null, options: { fail
   const swept: number[][] = [];
   const savedTokens: unknown[] = [];
   const unsupported: unknown[] = [];
+  const health = createLoopHealth({ wedgedAfterMs: 200 });
   const tailer = createChangeStreamTailer({
     watch: (opts) => {
       opened.push({ startAfter: opts.startAfter });
@@ -86,10 +95,11 @@ function tailerHarness(scripts: Step[][], saved: unknown = null, options: { fail
     sweepIntervalMs: 3_600_000,
     sweepGraceMs: 0,
     tokenSaveIntervalMs: 0,
+    loop: health.loop('change-stream'),
     logger: createSilentLogger(),
     onUnsupported: (err) => unsupported.push(err),
   });
-  return { tailer, opened, log, dispatched, swept, savedTokens, unsupported };
+  return { tailer, opened, log, dispatched, swept, savedTokens, unsupported, health };
 }
 
 describe('change-stream tailer', () => {
@@ -170,5 +180,20 @@ describe('change-stream tailer', () => {
     await h.tailer.stop();
     expect(h.opened).toHaveLength(1);
     expect(h.dispatched).toEqual([]);
+  });
+
+  it('is wedged (for /healthz) when a read from the stream never answers, and not while the stream is only quiet', async () => {
+    const quiet = tailerHarness([[{ id: 1 }]], { _data: 'saved' });
+    quiet.tailer.start();
+    await new Promise((resolve) => setTimeout(resolve, 600)); // three times wedgedAfterMs, reading nothing
+    expect(quiet.health.report()).toMatchObject({ ok: true, checks: { wedged: [] } });
+    await quiet.tailer.stop();
+
+    const stuck = tailerHarness([[{ id: 1 }, 'hang']], { _data: 'saved' });
+    stuck.tailer.start();
+    await waitFor(() => !stuck.health.report().ok, { timeoutMs: 5_000, message: 'wedged' });
+    expect(stuck.health.report().checks.wedged).toEqual(['change-stream']);
+    expect(stuck.dispatched).toEqual([{ ids: ['u1'], source: 'stream' }]);
+    await stuck.tailer.stop();
   });
 });

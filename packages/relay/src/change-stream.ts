@@ -26,7 +26,7 @@
  * standalone server) hands over to polling.
  */
 import { bucketRanges } from '@chat3/core';
-import { backoffDelay, errorMessage, isChangeStreamUnsupported, isRetryable, type Logger } from '@chat3/runtime';
+import { backoffDelay, errorMessage, isChangeStreamUnsupported, isRetryable, type Logger, type LoopTracker } from '@chat3/runtime';
 import type { Dispatcher, DispatchResult } from './dispatcher';
 import type { ChangeStreamPort, ResumeTokenStore, StoredUpdate, UpdateInsertEvent, WatchOptions } from './ports';
 import type { Sweeper } from './sweeper';
@@ -50,6 +50,8 @@ export interface ChangeStreamTailerOptions {
   sweepGraceMs: number;
   tokenSaveIntervalMs: number;
   maxAwaitTimeMS?: number;
+  /** One stream's life is a step; every read from it (an empty one each maxAwaitTimeMS) and every sweep page is progress. */
+  loop: LoopTracker;
   logger: Logger;
   onUnsupported: (err: unknown) => void;
 }
@@ -107,7 +109,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     state = 'catching-up';
     for (let failures = 0; ; failures++) {
       if (stopped() || reopen) return false;
-      const outcome = await sweeper.sweep(partitions, { signal: stopping.signal });
+      const outcome = await sweeper.sweep(partitions, { signal: stopping.signal, loop: options.loop });
       if (outcome.complete) {
         for (const p of partitions) needsSweep.delete(p);
         return true;
@@ -158,6 +160,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     while (!stopped() && !reopen) {
       const change = next ?? (await nextInsert(s));
       next = null;
+      options.loop.progress();
       if (change) {
         const batch: StoredUpdate[] = [change.fullDocument];
         while (batch.length < options.batchSize && s.bufferedCount() > 0) {
@@ -187,7 +190,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
   async function safetyNet(held: number[], batches: ReturnType<typeof batchesInFlight>): Promise<void> {
     await batches.settle();
     nextSafetyNet = Date.now() + options.sweepIntervalMs;
-    const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal });
+    const outcome = await sweeper.sweep(held, { before: Date.now() - options.sweepGraceMs, signal: stopping.signal, loop: options.loop });
     if (outcome.dispatched > 0) logger.warn({ count: outcome.dispatched }, 'safety-net sweep found Updates the stream had not delivered');
   }
 
@@ -201,6 +204,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
       await options.tokens().save(held, at, Date.now());
       savedPosition = at;
     } catch (err) {
+      options.loop.error(err);
       logger.warn({ err: errorMessage(err) }, 'resume token not saved');
     }
   }
@@ -215,7 +219,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         continue;
       }
       try {
-        await tail(held);
+        await options.loop.step(() => tail(held));
         failures = 0;
       } catch (err) {
         if (stopped()) break;

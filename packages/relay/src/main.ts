@@ -12,9 +12,11 @@ void runService({
     config.RELAY_INSTANCE_ID ??= `${hostname()}-${process.pid}`;
     return config;
   },
-  create: ({ config, mongo, logger, fatal }) => {
+  create: ({ config, mongo, logger, loops, fatal }) => {
     const metrics = createRelayMetrics();
-    const relay = createMongoRelay({ config, mongo, metrics, logger, onFatal: (err) => fatal(err, 'rabbitmq refused the relay') });
+    const onFatal = (err: Error) => fatal(err, 'rabbitmq refused the relay');
+    const relay = createMongoRelay({ config, mongo, metrics, logger, onFatal, loops });
+    // runService adds the loops (each wedged one makes /healthz 503) and MongoDB's ping to /readyz.
     const health = () => ({ ok: true, checks: { mode: relay.mode } });
     return { registry: metrics.registry, health, readiness: () => relay.readiness(), start: () => relay.start(), stop: () => relay.stop() };
   },

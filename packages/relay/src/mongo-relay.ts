@@ -1,7 +1,7 @@
 /** The relay on MongoDB: its ports wired to the driver (main.ts and the benchmarks start it this way). */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { COMMITTED_READS, DURABLE_WRITES, createMongoLeaseStore, type LeaseDoc, type Logger } from '@chat3/runtime';
+import { COMMITTED_READS, DURABLE_WRITES, createMongoLeaseStore, type LeaseDoc, type Logger, type LoopHealth } from '@chat3/runtime';
 import type { MongoClient } from 'mongodb';
 import { retentionSeconds, type RelayConfig } from './config';
 import { createMongoLayoutStore, type LayoutDoc } from './db/partition-layout';
@@ -23,9 +23,11 @@ export interface MongoRelayDeps {
   metrics: RelayMetrics;
   logger: Logger;
   onFatal: (err: Error) => void;
+  /** Where every loop records progress and errors, for /healthz. */
+  loops?: LoopHealth;
 }
 
-export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: MongoRelayDeps): Relay {
+export function createMongoRelay({ config, mongo, metrics, logger, onFatal, loops }: MongoRelayDeps): Relay {
   const db = mongo.db(config.MONGODB_DB);
   const leases = db.collection<LeaseDoc>(config.LEASES_COLLECTION, { writeConcern: DURABLE_WRITES });
   const updates = db.collection<StoredUpdate>(config.UPDATES_COLLECTION, { writeConcern: DURABLE_WRITES, readConcern: COMMITTED_READS });
@@ -42,6 +44,7 @@ export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: Mo
     metrics,
     logger,
     onFatal,
+    loops,
   });
   const retention = createRetention({
     store: createMongoRetentionStore(updates, db, logger),
@@ -54,6 +57,7 @@ export function createMongoRelay({ config, mongo, metrics, logger, onFatal }: Mo
     // The oldest retained age moves slowly; sampling it as often as the backlog would only load the server.
     sampleIntervalMs: Math.max(config.RELAY_STATS_INTERVAL_MS, RETENTION_SAMPLE_INTERVAL_MS),
     metrics,
+    loops,
     logger: logger.child({ component: 'retention' }),
   });
   return withRetention(relay, retention);

@@ -8,7 +8,7 @@
  *
  * States: idle (nothing held) → sweeping → pausing → … → stopped.
  */
-import { backoffDelay, type Logger } from '@chat3/runtime';
+import { backoffDelay, type Logger, type LoopTracker } from '@chat3/runtime';
 import type { Sweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
@@ -16,6 +16,8 @@ export interface PollerOptions {
   sweeper: Sweeper;
   held: () => number[];
   intervalMs: number;
+  /** Each sweep is a step; each page of it is progress (/healthz). */
+  loop: LoopTracker;
   logger: Logger;
 }
 
@@ -30,7 +32,9 @@ export function createPoller(options: PollerOptions) {
       const held = options.held();
       const started = performance.now();
       const outcome =
-        held.length === 0 ? { complete: true, dispatched: 0 } : await options.sweeper.sweep(held, { signal: stopping.signal });
+        held.length === 0
+          ? { complete: true, dispatched: 0 }
+          : await options.loop.step(() => options.sweeper.sweep(held, { signal: stopping.signal, loop: options.loop }));
       if (stopping.signal.aborted) break;
       failures = outcome.complete ? 0 : failures + 1;
       await pause.sleep(

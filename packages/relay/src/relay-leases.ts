@@ -14,7 +14,16 @@
  * States: starting → following (one lease manager for the current layout) → switching (the old
  * manager stopping, the new one starting) → following … → stopped.
  */
-import { createLeaseManager, errorMessage, type LeaseManager, type LeaseStore, type Logger, type ReleaseReason } from '@chat3/runtime';
+import {
+  createLeaseManager,
+  detachedLoop,
+  errorMessage,
+  type LeaseManager,
+  type LeaseStore,
+  type Logger,
+  type LoopTracker,
+  type ReleaseReason,
+} from '@chat3/runtime';
 import { layoutGroup } from './db/partition-layout';
 import type { LayoutStore, PartitionLayout } from './ports';
 
@@ -30,6 +39,9 @@ export interface RelayLeasesOptions {
   onRelease: (partition: number, reason: ReleaseReason) => Promise<void>;
   /** The layout changed (nothing is held at that moment). */
   onLayout?: (layout: PartitionLayout) => void;
+  /** Where the lease heartbeats and the layout checks are recorded, for /healthz. */
+  loop?: LoopTracker;
+  layoutLoop?: LoopTracker;
 }
 
 export type RelayLeases = ReturnType<typeof createRelayLeases>;
@@ -42,6 +54,7 @@ export function createRelayLeases(options: RelayLeasesOptions) {
   let watcher: NodeJS.Timeout | undefined;
   let checking: Promise<void> = Promise.resolve();
   let stopped = false;
+  const layoutLoop = options.layoutLoop ?? detachedLoop('relay-layout');
 
   function managerFor(l: PartitionLayout): LeaseManager {
     let olderDrained = false;
@@ -54,6 +67,7 @@ export function createRelayLeases(options: RelayLeasesOptions) {
       logger,
       onAcquire: options.onAcquire,
       onRelease: options.onRelease,
+      loop: options.loop,
       // Older leases never come back to life, so once drained always drained.
       canAcquire: async () => (olderDrained ||= !(await layouts.olderLeasesLive(l.version, Date.now()))),
     });
@@ -82,9 +96,11 @@ export function createRelayLeases(options: RelayLeasesOptions) {
 
   async function check(): Promise<void> {
     try {
-      const inForce = await layouts.current(options.configured);
-      // A newer layout, or this one's lease manager never came up (MongoDB was away): (re)join.
-      if ((inForce.version > layout.version || !manager) && !stopped) await follow(inForce);
+      await layoutLoop.step(async () => {
+        const inForce = await layouts.current(options.configured);
+        // A newer layout, or this one's lease manager never came up (MongoDB was away): (re)join.
+        if ((inForce.version > layout.version || !manager) && !stopped) await follow(inForce);
+      });
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'could not check the relay partition layout');
     }

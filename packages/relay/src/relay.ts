@@ -14,11 +14,13 @@ import { bucketRanges, createMonotonicClock } from '@chat3/core';
 import {
   connectAmqp,
   createConfirmPublisher,
+  detachedLoop,
   errorMessage,
   type AmqpConnect,
   type AmqpConnection,
   type LeaseStore,
   type Logger,
+  type LoopHealth,
   retryingStartup,
 } from '@chat3/runtime';
 import { createChangeStreamTailer } from './change-stream';
@@ -47,6 +49,8 @@ export interface RelayDeps {
   connect?: AmqpConnect;
   /** Lease owner id, used as given (default: RELAY_INSTANCE_ID or the hostname, plus a random suffix). */
   instanceId?: string;
+  /** Where every loop records progress and errors, for /healthz (runService's). */
+  loops?: LoopHealth;
 }
 
 export interface Relay {
@@ -62,6 +66,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const clock = createMonotonicClock();
   const draining = new Set<number>();
   let mode: RelayMode = 'starting';
+  const loop = (name: string) => deps.loops?.loop(name) ?? detachedLoop(name);
 
   const leases = createRelayLeases({
     layouts: deps.layouts,
@@ -87,6 +92,8 @@ export function createRelay(deps: RelayDeps): Relay {
       draining.clear();
       metrics.layoutPartitions.set(layout.partitions);
     },
+    loop: loop('relay-leases'),
+    layoutLoop: loop('relay-layout'),
   });
   const partitions = () => leases.partitions();
   const mayPublish = (p: number) => !draining.has(p) && leases.holds(p);
@@ -132,7 +139,13 @@ export function createRelay(deps: RelayDeps): Relay {
     mayPublish,
     logger: logger.child({ component: 'sweeper' }),
   });
-  const poller = createPoller({ sweeper, held, intervalMs: config.RELAY_POLL_INTERVAL_MS, logger: logger.child({ component: 'poller' }) });
+  const poller = createPoller({
+    sweeper,
+    held,
+    intervalMs: config.RELAY_POLL_INTERVAL_MS,
+    loop: loop('poller'),
+    logger: logger.child({ component: 'poller' }),
+  });
   const tailer = createChangeStreamTailer({
     watch: (options) => store.watchInserts(options),
     partitions,
@@ -144,6 +157,7 @@ export function createRelay(deps: RelayDeps): Relay {
     sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
     sweepGraceMs: config.RELAY_SWEEP_GRACE_MS,
     tokenSaveIntervalMs: config.RELAY_TOKEN_SAVE_INTERVAL_MS,
+    loop: loop('change-stream'),
     logger: logger.child({ component: 'change-stream' }),
     onUnsupported: (err) => {
       logger.warn({ err: errorMessage(err) }, 'change streams unavailable; switching to polling');
@@ -182,6 +196,7 @@ export function createRelay(deps: RelayDeps): Relay {
 
   // Gauges, on their own timer (the safety-net sweep is the tailer's, see change-stream.ts).
   const ticker = createWakeableSleep();
+  const statsLoop = loop('relay-stats');
   let stopped = false;
   async function sampleGauges(): Promise<void> {
     // The first sample waits one interval: a starting relay's first sweep must not queue behind counting
@@ -192,7 +207,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (stopped) break;
       const sampledAt = performance.now();
       try {
-        const sample = await store.sampleBacklog();
+        const sample = await statsLoop.step(() => store.sampleBacklog());
         metrics.backlog.set(sample.backlog);
         metrics.parked.set(sample.parked);
         metrics.publishedLag.set(sample.oldestWaitingSince === null ? 0 : Math.max(0, Date.now() - sample.oldestWaitingSince) / 1000);

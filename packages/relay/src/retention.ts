@@ -15,7 +15,16 @@
  *
  * Failure: a database error is logged and retried after a backoff; nothing here throws out.
  */
-import { backoffDelay, createLeaseManager, errorMessage, type LeaseManager, type LeaseStore, type Logger } from '@chat3/runtime';
+import {
+  backoffDelay,
+  createLeaseManager,
+  detachedLoop,
+  errorMessage,
+  type LeaseManager,
+  type LeaseStore,
+  type Logger,
+  type LoopHealth,
+} from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
 import type { Relay } from './relay';
 import { createWakeableSleep } from './wakeable-sleep';
@@ -54,6 +63,8 @@ export interface RetentionOptions {
   /** How often the oldest retained age is sampled (less often when sampling is slow: at most a fifth of the time). */
   sampleIntervalMs: number;
   metrics: RetentionMetrics;
+  /** Where the deleter, its lease heartbeats and the sampler record progress and errors (/healthz). */
+  loops?: LoopHealth;
   logger: Logger;
   now?: () => number;
   /** Longest sleep of an idle deleter (default one minute). */
@@ -64,9 +75,6 @@ export interface Retention {
   start(): void;
   stop(): Promise<void>;
   readonly state: RetentionState;
-  /** When the deleter last finished a batch, and the last error (health). */
-  readonly lastBatchAt: number | null;
-  readonly lastError: string | null;
 }
 
 export function createRetention(options: RetentionOptions): Retention {
@@ -83,19 +91,19 @@ export function createRetention(options: RetentionOptions): Retention {
   let sampling: Promise<void> = Promise.resolve();
   let deleting: Promise<void> = Promise.resolve();
   let stopping: Promise<void> | undefined;
-  let lastBatchAt: number | null = null;
-  let lastError: string | null = null;
+  const loop = (name: string) => options.loops?.loop(name) ?? detachedLoop(name);
+  const deleter = loop('retention');
+  const sampler = loop('retention-stats');
 
   /** Runs `step` until it succeeds or the retention stops; false when stopped first. */
   async function untilDone(what: string, step: () => Promise<void>): Promise<boolean> {
     for (let attempt = 1; !stopped; attempt++) {
       try {
-        await step();
+        await deleter.step(step);
         return true;
       } catch (err) {
-        lastError = errorMessage(err);
         const delayMs = backoffDelay(attempt, RETRY);
-        logger.warn({ err: lastError, delayMs }, `${what} failed; retrying`);
+        logger.warn({ err: errorMessage(err), delayMs }, `${what} failed; retrying`);
         await pause.sleep(delayMs);
       }
     }
@@ -122,6 +130,7 @@ export function createRetention(options: RetentionOptions): Retention {
         partitions: 1,
         instanceId: options.instanceId,
         ttlMs: options.leaseTtlMs,
+        loop: loop('retention-leases'),
         logger,
         onAcquire: async () => {
           if (stopped) return;
@@ -145,22 +154,21 @@ export function createRetention(options: RetentionOptions): Retention {
       const startedAt = now();
       let waitMs = intervalMs;
       try {
-        const cutoff = new Date(startedAt - retentionMs);
-        const ids = await store.expiredIds(cutoff, batchSize);
-        if (ids.length > 0 && !stopped && leases.holds(0)) {
-          const deleted = await store.deleteExpired(ids, cutoff);
-          metrics.retentionDeleted.inc(deleted);
-          logger.debug({ found: ids.length, deleted }, 'retention batch deleted');
-        }
-        if (ids.length < batchSize) waitMs = await idleWait(startedAt);
-        lastBatchAt = now();
-        lastError = null;
+        waitMs = await deleter.step(async () => {
+          const cutoff = new Date(startedAt - retentionMs);
+          const ids = await store.expiredIds(cutoff, batchSize);
+          if (ids.length > 0 && !stopped && leases.holds(0)) {
+            const deleted = await store.deleteExpired(ids, cutoff);
+            metrics.retentionDeleted.inc(deleted);
+            logger.debug({ found: ids.length, deleted }, 'retention batch deleted');
+          }
+          return ids.length < batchSize ? await idleWait(startedAt) : intervalMs;
+        });
         failures = 0;
       } catch (err) {
         failures += 1;
-        lastError = errorMessage(err);
         waitMs = Math.max(intervalMs, backoffDelay(failures, RETRY));
-        logger.warn({ err: lastError, delayMs: waitMs }, 'retention batch failed; retrying');
+        logger.warn({ err: errorMessage(err), delayMs: waitMs }, 'retention batch failed; retrying');
       }
       if (stopped || !leases.holds(0)) break;
       await pause.sleep(Math.max(0, startedAt + waitMs - now()));
@@ -183,7 +191,7 @@ export function createRetention(options: RetentionOptions): Retention {
       if (stopped) break;
       const sampledAt = performance.now();
       try {
-        const oldest = await store.oldestRetained();
+        const oldest = await sampler.step(() => store.oldestRetained());
         metrics.oldestRetained.set(oldest === null ? 0 : Math.max(0, now() - oldest.getTime()) / 1000);
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'sampling the oldest retained Update failed');
@@ -210,12 +218,6 @@ export function createRetention(options: RetentionOptions): Retention {
     },
     get state() {
       return state;
-    },
-    get lastBatchAt() {
-      return lastBatchAt;
-    },
-    get lastError() {
-      return lastError;
     },
   };
 }

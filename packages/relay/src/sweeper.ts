@@ -11,7 +11,7 @@
  * next sweep), when a partition is no longer held, when a read fails, or when `signal` aborts
  * (shutdown). Nothing is lost by stopping: the Updates stay unpublished.
  */
-import { errorMessage, type Logger } from '@chat3/runtime';
+import { errorMessage, type Logger, type LoopTracker } from '@chat3/runtime';
 import type { Dispatcher } from './dispatcher';
 import type { StoredUpdate } from './ports';
 
@@ -33,13 +33,15 @@ export interface SweepOptions {
   /** Only Updates created before this (the safety net leaves young ones to the stream). */
   before?: number;
   signal?: AbortSignal;
+  /** The calling loop: each page read is its progress, a failed read its error (/healthz). */
+  loop?: LoopTracker;
 }
 
 export function createSweeper(options: SweeperOptions) {
   const { dispatcher, batchSize, logger } = options;
 
   return {
-    async sweep(partitions: readonly number[], { before, signal }: SweepOptions = {}): Promise<SweepOutcome> {
+    async sweep(partitions: readonly number[], { before, signal, loop }: SweepOptions = {}): Promise<SweepOutcome> {
       await dispatcher.settle(partitions);
       const stillHeld = () => partitions.filter(options.mayPublish);
       if (signal?.aborted || stillHeld().length < partitions.length) return { dispatched: 0, complete: false };
@@ -58,6 +60,7 @@ export function createSweeper(options: SweeperOptions) {
           const page = (await options.fetch(partitions, batchSize + busy.size, before))
             .filter((d) => !busy.has(d._id.toHexString()))
             .slice(0, batchSize);
+          loop?.progress();
           if (page.length === 0) break;
           pending.push(dispatcher.dispatch(page, { source: 'sweep' }));
           dispatched += page.length;
@@ -69,6 +72,7 @@ export function createSweeper(options: SweeperOptions) {
         }
       } catch (err) {
         complete = false;
+        loop?.error(err);
         logger.warn({ partitions, err: errorMessage(err) }, 'sweep failed');
       }
       for (const result of await Promise.all(pending)) if (result.retry > 0) complete = false;

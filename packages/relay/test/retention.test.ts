@@ -4,7 +4,7 @@
  * real relay process stamping `publishedDate` and removing expired Updates (by its deleter on the
  * stand-in, by the TTL index on MongoDB). Creating and changing the TTL index is gated on the server.
  */
-import { createMongoLeaseStore, createSilentLogger, sleep, type LeaseDoc } from '@chat3/runtime';
+import { createLoopHealth, createMongoLeaseStore, createSilentLogger, sleep, type LeaseDoc } from '@chat3/runtime';
 import { capabilities, createTestDatabase, gate, waitFor, type TestDatabase } from '@chat3/testkit';
 import type { Collection } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,7 @@ function startDeleter(options: DeleterOptions) {
     oldestRetained: () => real.oldestRetained(),
   };
   const { m, metrics } = recordingMetrics();
+  const loops = createLoopHealth({ wedgedAfterMs: 60_000 });
   const retention: Retention = createRetention({
     store,
     leases: createMongoLeaseStore(options.db.db.collection<LeaseDoc>('leases')),
@@ -84,11 +85,12 @@ function startDeleter(options: DeleterOptions) {
     intervalMs: options.intervalMs ?? 20,
     sampleIntervalMs: 100,
     metrics,
+    loops,
     logger: createSilentLogger(),
   });
   retention.start();
   cleanup.push(() => retention.stop());
-  return { retention, m };
+  return { retention, m, loops };
 }
 
 describe('the retention deleter (servers without TTL indexes)', () => {
@@ -208,7 +210,7 @@ describe('the retention deleter (servers without TTL indexes)', () => {
     const updates = db.db.collection<StoredUpdate>('updates');
     await updates.insertMany(Array.from({ length: 10 }, (_, i) => published('flaky', i, 2 * HOUR)) as StoredUpdate[]);
     let failures = 2;
-    const { retention, m } = startDeleter({
+    const { retention, m, loops } = startDeleter({
       updates,
       db,
       spy: (call, phase) => {
@@ -216,10 +218,14 @@ describe('the retention deleter (servers without TTL indexes)', () => {
           throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
       },
     });
-    await waitFor(() => retention.lastError === 'connection reset', { timeoutMs: 10_000, message: 'the error recorded' });
+    type LoopReport = { lastError: string | null; lastErrorAt: string | null; lastProgressAt: string | null };
+    const deleterHealth = () => (loops.report().checks.loops as Record<string, LoopReport>).retention!;
+    await waitFor(() => deleterHealth().lastError === 'connection reset', { timeoutMs: 10_000, message: 'the error recorded' });
     await waitFor(() => m.deleted === 10, { timeoutMs: 20_000, message: 'deleted after the errors' });
     expect(retention.state).toBe('deleting');
-    expect(retention.lastError).toBeNull();
+    // Its health shows it recovered: progress after the last error.
+    expect(deleterHealth().lastProgressAt! >= deleterHealth().lastErrorAt!).toBe(true);
+    expect(loops.report().ok).toBe(true);
   });
 
   it('runs on one relay at a time: the lease holder deletes, the other waits and takes over when it stops', async () => {

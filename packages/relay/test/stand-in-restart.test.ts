@@ -1,12 +1,34 @@
 /**
  * Both processes survive the database going away: a private FerretDB (so parallel test files keep
  * theirs) is killed and restarted while events flow; every event is built and every Update published.
+ * Meanwhile each says so on its ops port: /readyz 503 with MongoDB down, then 200 again, while
+ * /healthz stays 200 (an outage is not a wedged loop: the loops fail, report it and go on).
  */
-import { createBrokerHelper, ferretdbBinary, gate, spawnService, startPrivateStandIn, testEnv, uniqueName, waitFor } from '@chat3/testkit';
+import {
+  createBrokerHelper,
+  ferretdbBinary,
+  gate,
+  spawnService,
+  startPrivateStandIn,
+  testEnv,
+  uniqueName,
+  waitFor,
+  type ManagedProcess,
+} from '@chat3/testkit';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 
 const binary = await ferretdbBinary();
+
+async function opsPort(proc: ManagedProcess): Promise<number> {
+  const { entry } = await proc.waitForLog((e) => e.msg === 'ops server listening', 60_000);
+  return Number(entry!.port);
+}
+
+async function probe(port: number, path: '/readyz' | '/healthz'): Promise<{ status: number; checks: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, checks: ((await res.json()) as { checks: Record<string, unknown> }).checks };
+}
 
 describe.skipIf(gate(binary !== null, 'a FerretDB binary (Go toolchain)', 'restarting the database under a running builder and relay'))(
   'database restart',
@@ -26,6 +48,8 @@ describe.skipIf(gate(binary !== null, 'a FerretDB binary (Go toolchain)', 'resta
         RABBITMQ_URL: env.rabbitUrl,
         METRICS_PORT: '0',
         LEASE_TTL_MS: '3000',
+        READY_INTERVAL_MS: '200',
+        HEALTH_WEDGED_MS: '15000',
       };
       const builder = spawnService({
         name: 'builder',
@@ -63,7 +87,30 @@ describe.skipIf(gate(binary !== null, 'a FerretDB binary (Go toolchain)', 'resta
         for (let i = 0; i < 50; i++) await send(i);
         await collector.waitForCount(30, 60_000);
 
-        await standIn.restart({ hard: true, downMs: 2_000 });
+        const ports = [await opsPort(builder), await opsPort(relay)];
+        for (const port of ports) {
+          await waitFor(async () => (await probe(port, '/readyz')).status === 200, { timeoutMs: 30_000, message: 'ready before' });
+        }
+        const restarted = standIn.restart({ hard: true, downMs: 4_000 });
+        const healthDuringOutage: number[] = [];
+        await Promise.all(
+          ports.map((port) =>
+            waitFor(
+              async () => {
+                healthDuringOutage.push((await probe(port, '/healthz')).status);
+                const ready = await probe(port, '/readyz');
+                return ready.status === 503 && ready.checks.mongodb === 'down';
+              },
+              { timeoutMs: 4_000, message: '/readyz 503 with MongoDB down' },
+            ),
+          ),
+        );
+        await restarted;
+        for (const port of ports) {
+          await waitFor(async () => (await probe(port, '/readyz')).status === 200, { timeoutMs: 60_000, message: 'ready after' });
+          healthDuringOutage.push((await probe(port, '/healthz')).status);
+        }
+        expect(new Set(healthDuringOutage)).toEqual(new Set([200]));
         for (let i = 50; i < 100; i++) await send(i);
 
         // 100 events × 3 members, each Update delivered at least once and marked published.

@@ -18,6 +18,7 @@ import {
   type ConfirmPublisher,
   type ConsumeMessage,
   type Logger,
+  type LoopTracker,
   type Options,
 } from '@chat3/runtime';
 import type { BuilderMetrics } from '../metrics';
@@ -33,6 +34,8 @@ export interface RouterOptions {
   publisher: ConfirmPublisher;
   lookupDialogId: (tenantId: string, messageId: string) => Promise<string | null>;
   metrics: BuilderMetrics;
+  /** Routing each event is a step; a failed lookup is an error (/healthz). */
+  loop: LoopTracker;
   logger: Logger;
 }
 
@@ -97,6 +100,7 @@ export function createRouter(options: RouterOptions) {
       try {
         return await options.lookupDialogId(tenantId, messageId);
       } catch (err) {
+        options.loop.error(err);
         logger.warn({ err: errorMessage(err), messageId }, 'message lookup for routing failed; retrying');
         await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 5_000 }));
       }
@@ -112,7 +116,7 @@ export function createRouter(options: RouterOptions) {
       const reply = await ch.consume(topology.intakeQueue, (msg) => {
         if (!msg) return logger.warn('intake consumer cancelled by the broker');
         chain = chain
-          .then(() => route(ch, msg))
+          .then(() => options.loop.step(() => route(ch, msg)))
           .catch((err: unknown) => {
             logger.error({ err }, 'routing failed; requeueing the event');
             try {
