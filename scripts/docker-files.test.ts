@@ -1,7 +1,8 @@
 /**
  * The Dockerfile and docker/docker-compose.yml, checked without a container engine: docker-compose
  * parses the compose file, and the tests check that everything both files name exists in the project
- * and agrees with the processes' own config (ports, commands, Prometheus targets, Grafana provisioning).
+ * and agrees with the processes' own config (ports, commands, Prometheus targets, Grafana provisioning),
+ * and that the ops tools the build writes are in the image where the README's commands run them.
  * What only a real `docker build` / `docker compose up` shows is listed in the README ("Docker").
  */
 import { spawnSync } from 'node:child_process';
@@ -349,6 +350,24 @@ describe('Dockerfile', () => {
       for (const what of ['package.json', 'node_modules', 'dist'])
         expect(runtimeCopies.get(`${home}/${what}`), `${home}/${what}`).toBe(`/out/${name}/${what}`);
     }
+  });
+
+  it('runs the tools, where the README and the compose file show it, in a stack service of the image', () => {
+    const text = `${readFileSync(join(repoRoot, 'README.md'), 'utf8')}\n${composeText}`;
+    const runs = [
+      ...text.matchAll(/docker compose -f docker\/docker-compose\.yml (?:run|exec) ((?:-\S+(?: [A-Z_]+=\S+)? )*)(\S+) node (\S+)/g),
+    ];
+    const tools = new Set(runs.map((m) => m[3]));
+    expect([...tools].sort()).toEqual(
+      Object.keys(TOOLS)
+        .map((t) => toolOutput(t as keyof typeof TOOLS))
+        .sort(),
+    );
+    for (const [line, , service] of runs)
+      expect(
+        chat3Services.map(([name]) => name),
+        line,
+      ).toContain(service);
   });
 
   it('is what the compose file builds', () => {
