@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image, three processes (README, "Docker"):
 #   node packages/builder/dist/main.js · node packages/relay/dist/main.js (the default) · node packages/api/dist/main.js
-# Stages: build (every dependency, `pnpm build`, then `pnpm deploy --prod` of each service) → runtime
-# (Node 20 slim, production dependencies only, non-root, tini as PID 1, a node-based HEALTHCHECK).
+# and the two ops tools, run in place of the process (`docker compose run --rm relay-1 node tools/dist/…`):
+#   node tools/dist/republish.js · node tools/dist/dlq.js
+# Stages: build (every dependency, `pnpm build`, then `pnpm deploy --prod` of each service and of the
+# tools) → runtime (Node 20 slim, production dependencies only, non-root, tini as PID 1, a node-based
+# HEALTHCHECK).
 ARG NODE_IMAGE=node:20-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -15,10 +18,11 @@ COPY . .
 RUN pnpm install --frozen-lockfile --offline
 RUN pnpm build
 # Each service's dist/ bundles the workspace code it uses; its npm dependencies come from its own
-# package.json (`scripts/build.ts` fails when the bundle imports one it does not declare). `--legacy`:
-# the workspace does not use injected workspace packages, which pnpm 10's deploy otherwise requires.
-RUN for service in builder relay api; do \
-      pnpm --filter "@chat3/$service" deploy --legacy --prod --prefer-offline "/out/$service" || exit 1; \
+# package.json (`scripts/build.ts` fails when the bundle imports one it does not declare). The same for
+# the ops tools: tools/dist/{republish,dlq}.js and tools/package.json. `--legacy`: the workspace does
+# not use injected workspace packages, which pnpm 10's deploy otherwise requires.
+RUN for package in builder relay api tools; do \
+      pnpm --filter "@chat3/$package" deploy --legacy --prod --prefer-offline "/out/$package" || exit 1; \
     done
 
 FROM ${NODE_IMAGE} AS runtime
@@ -37,6 +41,9 @@ COPY --from=build /out/relay/dist packages/relay/dist
 COPY --from=build /out/api/package.json packages/api/package.json
 COPY --from=build /out/api/node_modules packages/api/node_modules
 COPY --from=build /out/api/dist packages/api/dist
+COPY --from=build /out/tools/package.json tools/package.json
+COPY --from=build /out/tools/node_modules tools/node_modules
+COPY --from=build /out/tools/dist tools/dist
 COPY docker/healthcheck.mjs docker/healthcheck.mjs
 # The image's `node` user (uid 1000); nothing under /app is writable by it.
 USER node

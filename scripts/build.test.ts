@@ -3,9 +3,12 @@
  * `node packages/<service>/dist/main.js`, and for development `pnpm -s builder` / `pnpm -s relay`. Each
  * answers /healthz (and the image's HEALTHCHECK script agrees), and SIGTERM to the started command's pid stops it gracefully within
  * SHUTDOWN_TIMEOUT_MS and leaves no process of its group running (pnpm → tsx → node must all go).
+ * The ops tools as the image runs them (`node tools/dist/<tool>.js`): usage, and a bad flag is one line
+ * and exit 2; a bundle importing an npm package its package.json does not declare fails the build.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createBrokerHelper,
@@ -19,8 +22,10 @@ import {
 } from '@chat3/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteBuilderTopology } from '../packages/builder/test/harness';
+import { bundleProcess, toolOutput, TOOLS, TOOLS_DIR } from './build';
 
 const SHUTDOWN_TIMEOUT_MS = 8_000;
+const toolNames = Object.keys(TOOLS) as Array<keyof typeof TOOLS>;
 
 /** Pids of the live processes in process group `pgid`, read from /proc. */
 export function processGroupMembers(pgid: number): number[] {
@@ -54,6 +59,54 @@ describe('pnpm build', () => {
     }
     for (const service of ['builder', 'relay', 'api'])
       expect(existsSync(join(repoRoot, `packages/${service}/dist/main.js`)), service).toBe(true);
+  });
+
+  it('compiles the ops tools to tools/dist/<tool>.js', () => {
+    for (const tool of toolNames) expect(existsSync(join(repoRoot, toolOutput(tool))), tool).toBe(true);
+  });
+
+  it('fails when a bundle imports an npm package that its package.json does not declare', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat3-build-'));
+    try {
+      // The tools' dependencies without cli-progress, which scripts/cli/progress.ts imports.
+      const tools = JSON.parse(readFileSync(join(repoRoot, TOOLS_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      delete tools.dependencies['cli-progress'];
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(tools));
+      await expect(bundleProcess(join(repoRoot, TOOLS.republish), join(dir, 'dist/republish.js'), dir)).rejects.toThrow(
+        /dist\/republish\.js imports cli-progress, which .*package\.json does not declare/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Plain node, as in the image: no tsx loader or vitest settings inherited through the environment. */
+function runTool(tool: keyof typeof TOOLS, args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_OPTIONS' && !key.startsWith('VITEST')));
+  return spawnSync('node', [toolOutput(tool), ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 30_000 });
+}
+
+/** An unknown flag, where each tool reads its flags (dlq after its command). */
+const unknownFlag: Record<keyof typeof TOOLS, string[]> = { republish: ['--no-such-flag'], dlq: ['list', '--no-such-flag'] };
+
+describe.each(toolNames)('node tools/dist/%s.js', (tool) => {
+  const command = `node ${toolOutput(tool)}`;
+
+  it('prints its usage, naming itself, for --help and exits 0', () => {
+    const { status, stdout, stderr } = runTool(tool, ['--help']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(stdout).toContain(`${command} `);
+    expect(stdout).not.toContain(`pnpm ${tool}`);
+  });
+
+  it('answers an unknown flag with one line pointing at its --help and exit 2, without a stack trace', () => {
+    const { status, stdout, stderr } = runTool(tool, unknownFlag[tool]);
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^${tool}: Unknown option '--no-such-flag'.*\\(see: ${command.replace(/\./g, '\\.')} --help\\)\n$`));
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
 

@@ -12,6 +12,10 @@
  *   service's own package.json declares: the image installs exactly those (`pnpm deploy --prod`), so
  *   an undeclared one fails the build here rather than the container at start.
  *
+ * - The ops tools `scripts/republish.ts` and `scripts/dlq.ts` → `tools/dist/republish.js` and
+ *   `tools/dist/dlq.js`, bundled the same way. Their npm imports must be dependencies of
+ *   `tools/package.json`, the workspace package the image deploys for them (`node tools/dist/<tool>.js`).
+ *
  * - Declarations: one `tsc -p tsconfig.build.json` (which also type-checks the sources) writes
  *   `.d.ts` files for every package's `src/`, copied to its `dist/` next to the JavaScript.
  */
@@ -24,6 +28,11 @@ const root = join(import.meta.dirname, '..');
 const packagesDir = join(root, 'packages');
 /** Packages that run as processes: `src/main.ts` → `dist/main.js`. */
 export const SERVICES = ['builder', 'relay', 'api'] as const;
+/** The ops tools: `<source>` → `tools/dist/<name>.js`, with the npm dependencies of `tools/package.json`. */
+export const TOOLS = { republish: 'scripts/republish.ts', dlq: 'scripts/dlq.ts' } as const;
+export const TOOLS_DIR = 'tools';
+/** Where the build writes a tool, relative to the repository (and, deployed, to the image's /app). */
+export const toolOutput = (tool: keyof typeof TOOLS) => `${TOOLS_DIR}/dist/${tool}.js`;
 
 interface PackageJson {
   name: string;
@@ -31,7 +40,7 @@ interface PackageJson {
   dependencies?: Record<string, string>;
 }
 
-const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) as PackageJson;
+const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
 
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
 const packageName = (specifier: string) =>
@@ -56,25 +65,47 @@ function externalNpmPackages(seen: Set<string>): Plugin {
   };
 }
 
+/**
+ * One self-contained process: `entry` with the workspace code it uses → `outfile`. Fails when the bundle
+ * imports an npm package that `pkgDir/package.json` does not declare as a dependency: the image installs
+ * only those (`pnpm deploy --prod`).
+ */
+export async function bundleProcess(entry: string, outfile: string, pkgDir: string): Promise<void> {
+  const pkg = readPackage(pkgDir);
+  const imported = new Set<string>();
+  await build({ ...common, entryPoints: [entry], outfile, plugins: [externalNpmPackages(imported)] });
+  const undeclared = [...imported].filter((name) => !pkg.dependencies?.[name]);
+  if (undeclared.length > 0) {
+    throw new Error(
+      `${pkg.name}: ${relative(pkgDir, outfile)} imports ${undeclared.join(', ')}, which ${relative(root, join(pkgDir, 'package.json'))} does not declare`,
+    );
+  }
+}
+
 async function buildPackage(dir: string): Promise<string[]> {
-  const pkg = readPackage(dir);
-  const outdir = join(packagesDir, dir, 'dist');
+  const pkgDir = join(packagesDir, dir);
+  const pkg = readPackage(pkgDir);
+  const outdir = join(pkgDir, 'dist');
   rmSync(outdir, { recursive: true, force: true });
-  const entries = Object.values(pkg.exports ?? {}).map((p) => join(packagesDir, dir, p));
-  await build({ ...common, entryPoints: entries, outdir, outbase: join(packagesDir, dir, 'src'), packages: 'external' });
+  const entries = Object.values(pkg.exports ?? {}).map((p) => join(pkgDir, p));
+  await build({ ...common, entryPoints: entries, outdir, outbase: join(pkgDir, 'src'), packages: 'external' });
   const built = entries.map((e) => relative(root, e));
 
-  const main = join(packagesDir, dir, 'src/main.ts');
+  const main = join(pkgDir, 'src/main.ts');
   if ((SERVICES as readonly string[]).includes(dir) && existsSync(main)) {
-    const imported = new Set<string>();
-    await build({ ...common, entryPoints: [main], outfile: join(outdir, 'main.js'), plugins: [externalNpmPackages(imported)] });
-    const undeclared = [...imported].filter((name) => !pkg.dependencies?.[name]);
-    if (undeclared.length > 0) {
-      throw new Error(`${pkg.name}: dist/main.js imports ${undeclared.join(', ')}, which packages/${dir}/package.json does not declare`);
-    }
+    await bundleProcess(main, join(outdir, 'main.js'), pkgDir);
     built.push(relative(root, main));
   }
   return built;
+}
+
+/** `scripts/<tool>.ts` → `tools/dist/<tool>.js` for each of TOOLS. */
+async function buildTools(): Promise<string[]> {
+  const toolsDir = join(root, TOOLS_DIR);
+  rmSync(join(toolsDir, 'dist'), { recursive: true, force: true });
+  for (const [tool, source] of Object.entries(TOOLS))
+    await bundleProcess(join(root, source), join(root, toolOutput(tool as keyof typeof TOOLS)), toolsDir);
+  return Object.values(TOOLS);
 }
 
 /** `.d.ts` for every package, from one tsc run, into each package's dist/. */
@@ -95,6 +126,8 @@ async function main(): Promise<void> {
     const built = await buildPackage(dir);
     process.stderr.write(`built packages/${dir}/dist (${built.length} entr${built.length === 1 ? 'y' : 'ies'})\n`);
   }
+  const tools = await buildTools();
+  process.stderr.write(`built ${TOOLS_DIR}/dist (${tools.join(', ')})\n`);
   emitDeclarations(dirs);
   process.stderr.write('declarations written to packages/*/dist\n');
 }

@@ -6,9 +6,11 @@
  *   pnpm dlq requeue --reason unbuildable --limit 100 [--dry-run]
  *   pnpm dlq purge --confirm chat3_update_builder.dlq
  *
- * Environment: RABBITMQ_URL, BUILDER_QUEUE, RABBITMQ_EVENTS_EXCHANGE, DLQ_CONFIRM_TIMEOUT_MS.
+ * Environment: RABBITMQ_URL, BUILDER_QUEUE, RABBITMQ_EVENTS_EXCHANGE, DLQ_CONFIRM_TIMEOUT_MS. `pnpm build`
+ * compiles this file to tools/dist/dlq.js, which the image runs as `node tools/dist/dlq.js <command>`.
  * The commands live in scripts/dlq/; this file is the only one that touches `process`.
  */
+import { toolCommand } from './cli/invocation';
 import { runDlq } from './dlq/run';
 
 const interrupt = new AbortController();
@@ -28,5 +30,6 @@ const code = await runDlq(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   signal: interrupt.signal,
+  command: toolCommand('dlq', process.argv[1], process.cwd()),
 });
 process.exit(code);

@@ -1,7 +1,8 @@
 /**
  * The Dockerfile and docker/docker-compose.yml, checked without a container engine: docker-compose
  * parses the compose file, and the tests check that everything both files name exists in the project
- * and agrees with the processes' own config (ports, commands, Prometheus targets, Grafana provisioning).
+ * and agrees with the processes' own config (ports, commands, Prometheus targets, Grafana provisioning),
+ * and that the ops tools the build writes are in the image where the README's commands run them.
  * What only a real `docker build` / `docker compose up` shows is listed in the README ("Docker").
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { loadRelayConfig } from '@chat3/relay';
 import { gate, repoRoot } from '@chat3/testkit';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { SERVICES } from './build';
+import { SERVICES, toolOutput, TOOLS, TOOLS_DIR } from './build';
 
 const root = resolve(repoRoot);
 const dockerDir = join(root, 'docker');
@@ -241,6 +242,19 @@ describe('Dockerfile', () => {
   const isIgnored = (path: string) => ignored.some((re) => re.test(path));
   const stages = instructions.filter((i) => i.op === 'FROM').map((i) => /\bAS\s+(\S+)/i.exec(i.args)?.[1]);
   const runtime = instructions.slice(instructions.map((i) => i.op).lastIndexOf('FROM'));
+  /** The packages of the `for … in <names>; do pnpm --filter "@chat3/$…" deploy … "/out/$…"` loop. */
+  const deployedPackages =
+    instructions
+      .filter((i) => i.op === 'RUN' && i.args.includes(' deploy --legacy --prod'))
+      .map((i) => /^for \w+ in ([a-z -]+); do/.exec(i.args)?.[1]?.trim().split(/\s+/))
+      .find(Boolean) ?? [];
+  /** Runtime `COPY --from=build /out/<package>/<what> <destination>`, as destination → source. */
+  const runtimeCopies = new Map(
+    runtime
+      .filter((i) => i.op === 'COPY' && i.args.startsWith('--from=build '))
+      .map((i) => i.args.split(/\s+/).slice(1))
+      .map(([source, destination]) => [destination!, source!]),
+  );
 
   it('builds on Node 20 slim with the pnpm version package.json pins, and runs `pnpm build`', () => {
     expect(instructions.find((i) => i.op === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args).toBe('NODE_IMAGE=node:20-slim');
@@ -250,6 +264,7 @@ describe('Dockerfile', () => {
     expect(runs).toContain('pnpm install --frozen-lockfile --offline');
     expect(runs).toContain('pnpm build');
     expect(runs.some((r) => r.includes('deploy --legacy --prod'))).toBe(true);
+    expect(deployedPackages, 'the deploy loop').toEqual([...SERVICES, TOOLS_DIR]);
   });
 
   it('copies only sources that exist and that .dockerignore lets into the build context', () => {
@@ -264,7 +279,7 @@ describe('Dockerfile', () => {
         expect(stages, `COPY --from=${from}`).toContain(from);
         for (const source of sources) {
           const deployed = /^\/out\/([a-z-]+)\/(package\.json|node_modules|dist)$/.exec(source);
-          expect(deployed && SERVICES.includes(deployed[1] as never), `${source} is a deployed service`).toBeTruthy();
+          expect(deployed && deployedPackages.includes(deployed[1]!), `${source} is a deployed service or the tools`).toBeTruthy();
         }
         continue;
       }
@@ -314,6 +329,45 @@ describe('Dockerfile', () => {
       .flatMap((i) => i.args.split(/\s+/))
       .map(Number);
     for (const port of defaults) expect(exposed).toContain(port);
+  });
+
+  it('ships the ops tools: what `pnpm build` writes to tools/dist, with the production dependencies of tools/package.json', () => {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, TOOLS_DIR, 'package.json'), 'utf8')) as { name: string };
+    // The deploy loop's `--filter "@chat3/$package"` finds the tools' workspace package by this name.
+    expect(manifest.name).toBe(`@chat3/${TOOLS_DIR}`);
+    const workspace = parse(readFileSync(join(repoRoot, 'pnpm-workspace.yaml'), 'utf8')) as { packages: string[] };
+    expect(workspace.packages).toContain(TOOLS_DIR);
+    // Same paths in the image (/app) as in the repository, so `node tools/dist/<tool>.js` works in both.
+    for (const what of ['package.json', 'node_modules', 'dist'])
+      expect(runtimeCopies.get(`${TOOLS_DIR}/${what}`)).toBe(`/out/${TOOLS_DIR}/${what}`);
+    for (const [tool, source] of Object.entries(TOOLS)) {
+      expect(existsSync(join(repoRoot, source)), `${tool}: ${source}`).toBe(true);
+      expect(posix.dirname(toolOutput(tool as keyof typeof TOOLS)), `${tool} is built into the copied dist/`).toBe(`${TOOLS_DIR}/dist`);
+    }
+    // Everything a deployed package needs at run time is copied, for the services as for the tools.
+    for (const name of deployedPackages) {
+      const home = name === TOOLS_DIR ? TOOLS_DIR : `packages/${name}`;
+      for (const what of ['package.json', 'node_modules', 'dist'])
+        expect(runtimeCopies.get(`${home}/${what}`), `${home}/${what}`).toBe(`/out/${name}/${what}`);
+    }
+  });
+
+  it('runs the tools, where the README and the compose file show it, in a stack service of the image', () => {
+    const text = `${readFileSync(join(repoRoot, 'README.md'), 'utf8')}\n${composeText}`;
+    const runs = [
+      ...text.matchAll(/docker compose -f docker\/docker-compose\.yml (?:run|exec) ((?:-\S+(?: [A-Z_]+=\S+)? )*)(\S+) node (\S+)/g),
+    ];
+    const tools = new Set(runs.map((m) => m[3]));
+    expect([...tools].sort()).toEqual(
+      Object.keys(TOOLS)
+        .map((t) => toolOutput(t as keyof typeof TOOLS))
+        .sort(),
+    );
+    for (const [line, , service] of runs)
+      expect(
+        chat3Services.map(([name]) => name),
+        line,
+      ).toContain(service);
   });
 
   it('is what the compose file builds', () => {

@@ -9,21 +9,26 @@
  *   pnpm republish --list
  *
  * Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted (resume it with --resume).
+ * `pnpm build` compiles this file to tools/dist/republish.js, which the image runs as
+ * `node tools/dist/republish.js …`.
  */
 import { readFileSync } from 'node:fs';
 import { MongoClient, type Collection } from 'mongodb';
 import { redactUrl, sleep } from '@chat3/runtime';
 import { describeFailure, UsageError } from './cli/errors';
+import { toolCommand } from './cli/invocation';
 import { createProgress } from './cli/progress';
-import { parseReplayArgs, USAGE, type ReplayCommand } from './replay/args';
+import { parseReplayArgs, replayUsage, type ReplayCommand } from './replay/args';
 import { dryRun, listReplays, resumeReplay, runReplay, startReplay, type ReplayRecord } from './replay/replay';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 const say = (line: string) => process.stderr.write(`${line}\n`);
+/** `pnpm republish`, or `node tools/dist/republish.js` when built (the image): for --help and hints. */
+const invokedAs = toolCommand('republish', process.argv[1], process.cwd());
 
 async function main(command: ReplayCommand): Promise<number> {
   if (command.kind === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${replayUsage(invokedAs)}\n`);
     return 0;
   }
   const uri = process.env.MONGODB_URI;
@@ -81,7 +86,7 @@ const stop = new AbortController();
 let replaying: string | undefined;
 const onSignal = () => {
   if (!replaying || stop.signal.aborted) process.exit(130);
-  say(`\nstopping after the chunk in flight; resume with: pnpm republish --resume ${replaying}`);
+  say(`\nstopping after the chunk in flight; resume with: ${invokedAs} --resume ${replaying}`);
   stop.abort();
 };
 process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -107,14 +112,14 @@ let command: ReplayCommand;
 try {
   command = parseReplayArgs(process.argv.slice(2), { env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
 } catch (err) {
-  const { code, line } = describeFailure('republish', err);
+  const { code, line } = describeFailure('republish', err, invokedAs);
   say(line);
   process.exit(code);
 }
 main(command).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const { code, line } = describeFailure('republish', err);
+    const { code, line } = describeFailure('republish', err, invokedAs);
     say(line);
     process.exit(code);
   },

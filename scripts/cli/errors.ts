@@ -47,10 +47,13 @@ export function errorLine(err: unknown): string {
   return redactUrl(message.split('\n')[0]!.trim() || String(err));
 }
 
-/** Exit code and the line to print for an error that ends a command. */
-export function describeFailure(tool: string, err: unknown): { code: number; line: string } {
+/**
+ * Exit code and the line to print for an error that ends a command. `command` is how the tool was
+ * started (`toolCommand`), for the hint to its --help.
+ */
+export function describeFailure(tool: string, err: unknown, command = `pnpm ${tool}`): { code: number; line: string } {
   const usage = isUsageError(err);
   const aboutArguments = isParseArgsError(err) || (err instanceof UsageError && err.kind === 'argument');
-  const hint = aboutArguments ? ` (see: pnpm ${tool} --help)` : '';
+  const hint = aboutArguments ? ` (see: ${command} --help)` : '';
   return { code: usage ? EXIT_USAGE : EXIT_FAILURE, line: `${tool}: ${errorLine(err)}${hint}` };
 }

@@ -21,7 +21,7 @@ import { loadDlqConfig, type DlqConfig } from './config';
 import { matchesId, viewLetter } from './letters';
 import { requeueLetters } from './requeue';
 import { createSummariser, renderList, renderRequeue, renderShow } from './summary';
-import { USAGE } from './usage';
+import { dlqUsage } from './usage';
 
 export interface DlqIo {
   env: Record<string, string | undefined>;
@@ -29,14 +29,20 @@ export interface DlqIo {
   stderr: ProgressStream;
   /** Aborted on SIGINT/SIGTERM: a requeue stops taking letters and settles what is in flight. */
   signal?: AbortSignal;
+  /** How the tool was started (`toolCommand`), for the usage and the commands messages suggest; `pnpm dlq` by default. */
+  command?: string;
 }
 
+/** What the commands get: `command` resolved to how the tool was started. */
+type CommandIo = DlqIo & { command: string };
+
 export async function runDlq(argv: string[], io: DlqIo): Promise<number> {
+  const invokedAs = io.command ?? 'pnpm dlq';
   let model: ChannelModel | undefined;
   try {
     const command = parseDlqArgs(argv);
     if (command.name === 'help') {
-      io.stdout.write(USAGE);
+      io.stdout.write(dlqUsage(invokedAs));
       return EXIT_OK;
     }
     const config = loadDlqConfig(io.env);
@@ -45,9 +51,9 @@ export async function runDlq(argv: string[], io: DlqIo): Promise<number> {
     } catch (err) {
       throw new Error(`cannot connect to RabbitMQ at ${redactUrl(config.RABBITMQ_URL)}: ${(err as Error).message}`);
     }
-    return await runCommand(model, config, command, io);
+    return await runCommand(model, config, command, { ...io, command: invokedAs });
   } catch (err) {
-    const { code, line } = describeFailure('dlq', err);
+    const { code, line } = describeFailure('dlq', err, invokedAs);
     io.stderr.write(`${line}\n`);
     return code;
   } finally {
@@ -55,7 +61,7 @@ export async function runDlq(argv: string[], io: DlqIo): Promise<number> {
   }
 }
 
-async function runCommand(model: ChannelModel, config: DlqConfig, command: Exclude<DlqCommand, { name: 'help' }>, io: DlqIo) {
+async function runCommand(model: ChannelModel, config: DlqConfig, command: Exclude<DlqCommand, { name: 'help' }>, io: CommandIo) {
   const queue = config.deadLetterQueue;
   switch (command.name) {
     case 'list':
@@ -110,7 +116,7 @@ async function show(model: ChannelModel, queue: string, target: ShowTarget, io: 
   return EXIT_OK;
 }
 
-async function requeue(model: ChannelModel, config: DlqConfig, command: Extract<DlqCommand, { name: 'requeue' }>, io: DlqIo) {
+async function requeue(model: ChannelModel, config: DlqConfig, command: Extract<DlqCommand, { name: 'requeue' }>, io: CommandIo) {
   const queue = config.deadLetterQueue;
   const exchange = config.RABBITMQ_EVENTS_EXCHANGE;
   await assertExchangeExists(model, exchange);
@@ -132,19 +138,19 @@ async function requeue(model: ChannelModel, config: DlqConfig, command: Extract<
         progress.stop();
       }
     });
-    io.stdout.write(renderRequeue({ queue, exchange, dryRun: command.dryRun, ...result }));
+    io.stdout.write(renderRequeue({ queue, exchange, dryRun: command.dryRun, command: io.command, ...result }));
     return result.stoppedBy === undefined ? EXIT_OK : EXIT_FAILURE;
   } finally {
     await publisher?.stop();
   }
 }
 
-async function purge(model: ChannelModel, queue: string, confirm: string | undefined, io: DlqIo): Promise<number> {
+async function purge(model: ChannelModel, queue: string, confirm: string | undefined, io: CommandIo): Promise<number> {
   const { messageCount } = await inspectQueue(model, queue);
   if (confirm !== queue) {
     const why = confirm === undefined ? 'purge needs --confirm with the queue name' : `--confirm names ${confirm}, not ${queue}`;
     io.stderr.write(
-      `dlq: refusing to purge: ${why}; ${messageCount} letter${messageCount === 1 ? '' : 's'} would be lost (run: pnpm dlq purge --confirm ${queue})\n`,
+      `dlq: refusing to purge: ${why}; ${messageCount} letter${messageCount === 1 ? '' : 's'} would be lost (run: ${io.command} purge --confirm ${queue})\n`,
     );
     return EXIT_USAGE;
   }

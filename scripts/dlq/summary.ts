@@ -145,6 +145,8 @@ export interface RequeueReport {
   reasonsSeen: string[];
   /** Why the run stopped early, if it did. */
   stoppedBy?: string;
+  /** How the tool was started (`toolCommand`), for the command a hint names; `pnpm dlq` by default. */
+  command?: string;
 }
 
 export function renderRequeue(r: RequeueReport): string {
@@ -157,7 +159,8 @@ export function renderRequeue(r: RequeueReport): string {
   const lines = [
     `${r.queue}: looked at ${c.seen}, ${verb} ${c.requeued} to ${r.exchange}${reasons ? ` (${reasons})` : ''}, kept ${c.kept} in the DLQ`,
   ];
-  if (c.unroutable > 0) lines.push(`  ${c.unroutable} matched but have no original routing key: left in the DLQ (see: pnpm dlq show)`);
+  if (c.unroutable > 0)
+    lines.push(`  ${c.unroutable} matched but have no original routing key: left in the DLQ (see: ${r.command ?? 'pnpm dlq'} show)`);
   if (c.failed > 0) lines.push(`  ${c.failed} not confirmed by the broker: left in the DLQ`);
   if (c.duplicated > 0)
     lines.push(`  ${c.duplicated} requeued but still in the DLQ (its channel closed before the ack): requeue them again only if needed`);

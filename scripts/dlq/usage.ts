@@ -1,5 +1,5 @@
-/** The `pnpm dlq` usage text (also printed by `--help`). */
-export const USAGE = `pnpm dlq <command> [flags]: inspect and replay the builder's dead letters
+/** The `pnpm dlq` usage text (also printed by `--help`); `command` is how the tool was started (`toolCommand`). */
+export const dlqUsage = (command: string) => `${command} <command> [flags]: inspect and replay the builder's dead letters
 
 The queue is <BUILDER_QUEUE>.dlq; requeued letters go to RABBITMQ_EVENTS_EXCHANGE.
 

@@ -39,9 +39,10 @@ export type ReplayCommand =
 export const DEFAULT_RATE = 100;
 export const MAX_RATE = 100_000;
 
-export const USAGE = `usage: pnpm republish <filter…> [--limit N] [--rate N] [--dry-run] [--operator NAME]
-       pnpm republish --resume <replay id> [--rate N]
-       pnpm republish --list [--limit N]
+/** The usage text (`--help`); `command` is how the tool was started (`toolCommand`). */
+export const replayUsage = (command = 'pnpm republish') => `usage: ${command} <filter…> [--limit N] [--rate N] [--dry-run] [--operator NAME]
+       ${command} --resume <replay id> [--rate N]
+       ${command} --list [--limit N]
 
 Puts the selected Updates back for the running relay to publish again (same messageId, header
 x-chat3-replay), oldest first, at --rate Updates per second (default ${DEFAULT_RATE}), and records the
