@@ -7,11 +7,12 @@ import { createChangeStreamTailer } from './change-stream';
 // does on each kind of stream failure. The real change stream runs in test/modes.test.ts, gated on a
 // server that has change streams.
 
-type Step = { id: number } | { error: Error & { code?: number } } | { idle: string } | 'invalidated' | 'hang';
+type Step = { id: number } | { error: Error & { code?: number } } | { idle: string } | { replay: string } | 'invalidated' | 'hang';
 
 /**
- * A change stream that plays a script: a change, an error, an idle batch with a post-batch token, a
- * read that never answers (a socket gone silent) until closed, or (script empty) nothing for a while.
+ * A change stream that plays a script: an insert, a replay's update, an error, an idle batch with a
+ * post-batch token, a read that never answers (a socket gone silent) until closed, or (script empty)
+ * nothing for a while.
  */
 class ScriptedStream {
   resumeToken: unknown = null;
@@ -33,6 +34,10 @@ class ScriptedStream {
       this.resumeToken = { _data: step.idle };
       return null;
     }
+    if ('replay' in step) {
+      this.resumeToken = { _data: step.replay };
+      return { operationType: 'update' };
+    }
     this.resumeToken = { _data: `t${step.id}` };
     return { operationType: 'insert', fullDocument: { _id: `u${step.id}` } };
   }
@@ -49,12 +54,13 @@ function mongoError(code: number, message: string) {
   return Object.assign(new Error(message), { name: 'MongoServerError', code });
 }
 
-function tailerHarness(scripts: Step[][], saved: unknown = null, options: { failPublishOf?: string } = {}) {
+function tailerHarness(scripts: Step[][], saved: unknown = null, options: { failPublishOf?: string; replaySweepIntervalMs?: number } = {}) {
   const opened: Array<{ startAfter?: unknown }> = [];
   const log: string[] = [];
   const dispatched: Array<{ ids: string[]; source: string }> = [];
   const faults = new Set<number>();
   const swept: number[][] = [];
+  const sweptAt: number[] = [];
   const savedTokens: unknown[] = [];
   const unsupported: unknown[] = [];
   const health = createLoopHealth({ wedgedAfterMs: 200 });
@@ -78,6 +84,7 @@ function tailerHarness(scripts: Step[][], saved: unknown = null, options: { fail
     sweeper: {
       sweep: async (partitions: number[]) => {
         swept.push([...partitions].sort());
+        sweptAt.push(Date.now());
         log.push(`sweep ${partitions.join()}`);
         for (const p of partitions) faults.delete(p);
         return { dispatched: 0, complete: true };
@@ -93,13 +100,14 @@ function tailerHarness(scripts: Step[][], saved: unknown = null, options: { fail
       }) as never,
     batchSize: 100,
     sweepIntervalMs: 3_600_000,
+    replaySweepIntervalMs: options.replaySweepIntervalMs ?? 0,
     sweepGraceMs: 0,
     tokenSaveIntervalMs: 0,
     loop: health.loop('change-stream'),
     logger: createSilentLogger(),
     onUnsupported: (err) => unsupported.push(err),
   });
-  return { tailer, opened, log, dispatched, swept, savedTokens, unsupported, health };
+  return { tailer, opened, log, dispatched, swept, sweptAt, savedTokens, unsupported, health };
 }
 
 describe('change-stream tailer', () => {
@@ -171,6 +179,25 @@ describe('change-stream tailer', () => {
     await h.tailer.stop();
     // The sweep comes before anything newer is read, and no position is saved before it.
     expect(h.log.slice(0, 5)).toEqual(['dispatch u1', 'dispatch u2', 'sweep 1', 'save t2', 'dispatch u3']);
+  });
+
+  it("sweeps for a replay's events (at most once per interval) and keeps the position before them until swept", async () => {
+    const h = tailerHarness(
+      [[{ id: 1 }, { replay: 'r1' }, { idle: 'p1' }, { replay: 'r2' }, { replay: 'r3' }, { idle: 'p2' }]],
+      { _data: 'saved' },
+      {
+        replaySweepIntervalMs: 300,
+      },
+    );
+    h.tailer.start();
+    await waitFor(() => h.savedTokens.some((t) => (t as { _data: string })._data === 'p2'), { timeoutMs: 5_000, message: 'p2 saved' });
+    await h.tailer.stop();
+    // The replay's events themselves are never dispatched: the sweep finds what they put back.
+    expect(h.dispatched).toEqual([{ ids: ['u1'], source: 'stream' }]);
+    // r1: swept at once, then the position moves to it; r2 and r3 wait for the interval, one sweep for
+    // both, and nothing read after them (p2) is saved before it.
+    expect(h.log).toEqual(['dispatch u1', 'sweep 0,1', 'save r1', 'save p1', 'sweep 0,1', 'save p2']);
+    expect(h.sweptAt[1]! - h.sweptAt[0]!).toBeGreaterThanOrEqual(250);
   });
 
   it('hands over to polling when the server has no change streams', async () => {

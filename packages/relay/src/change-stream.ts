@@ -11,12 +11,15 @@
  *                establishes the cursor, so the server buffers every later change from here on;
  *   catching-up  sweep what the stream will not show: every held partition when it opened from now,
  *                else the newly acquired and the faulted ones; retried with backoff until complete;
- *   tailing      batches of change events go to the dispatcher, two in flight; `position` advances
+ *   tailing      batches of inserts go to the dispatcher, two in flight; `position` advances
  *                only past batches that went out completely, and while idle to the post-batch resume
  *                token (so a quiet relay's token stays fresh). A failed publish faults its partition
  *                (nothing newer of it goes out) and the tailer catches up at once, before reading on.
- *                The safety-net sweep runs here too, on its own timer, and the position is saved on
- *                the leases every `tokenSaveIntervalMs`.
+ *                A replay putting Updates back (`pnpm republish`: an update, not an insert) wakes a
+ *                sweep of the held partitions, at most every `replaySweepIntervalMs`, so the replay's
+ *                pace is the relay's (not bursts at the safety net's period); `position` waits for
+ *                that sweep. The safety-net sweep runs here too, on its own timer, and the position
+ *                is saved on the leases every `tokenSaveIntervalMs`.
  *
  * Errors: a resumable one is retried by the driver; if it surfaces, the stream is reopened after
  * `position`. ChangeStreamHistoryLost (286) and every other non-resumable error forget the position,
@@ -28,7 +31,7 @@
 import { bucketRanges } from '@chat3/core';
 import { backoffDelay, errorMessage, isChangeStreamUnsupported, isRetryable, type Logger, type LoopTracker } from '@chat3/runtime';
 import type { Dispatcher, DispatchResult } from './dispatcher';
-import type { ChangeStreamPort, ResumeTokenStore, StoredUpdate, UpdateInsertEvent, WatchOptions } from './ports';
+import type { ChangeStreamPort, ReplayEvent, ResumeTokenStore, StoredUpdate, UpdateInsertEvent, WatchOptions } from './ports';
 import type { Sweeper } from './sweeper';
 import { createWakeableSleep } from './wakeable-sleep';
 
@@ -47,6 +50,8 @@ export interface ChangeStreamTailerOptions {
   batchSize: number;
   /** Safety-net sweep period, and how young an Update it leaves to the stream. */
   sweepIntervalMs: number;
+  /** Least time between two sweeps woken by a replay's events. */
+  replaySweepIntervalMs: number;
   sweepGraceMs: number;
   tokenSaveIntervalMs: number;
   maxAwaitTimeMS?: number;
@@ -55,6 +60,8 @@ export interface ChangeStreamTailerOptions {
   logger: Logger;
   onUnsupported: (err: unknown) => void;
 }
+
+type Change = UpdateInsertEvent | ReplayEvent;
 
 /** The stream says it is closed (invalidated): nothing more will come from it. */
 class StreamClosedError extends Error {
@@ -77,10 +84,13 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
   let savedPosition: unknown = null;
   let savedAt = 0;
   let nextSafetyNet = Date.now() + options.sweepIntervalMs;
+  /** A replay's event was read and no sweep has covered it yet: `position` must not move past it. */
+  let replaySeen = false;
+  let nextReplaySweep = 0;
 
   const stopped = () => stopping.signal.aborted;
 
-  async function open(held: number[]): Promise<{ s: ChangeStreamPort; first: UpdateInsertEvent | null; fromNow: boolean }> {
+  async function open(held: number[]): Promise<{ s: ChangeStreamPort; first: Change | null; fromNow: boolean }> {
     state = 'opening';
     const startAfter = position ?? (useSavedTokens ? await options.tokens().load(held) : null);
     const s = options.watch({
@@ -91,16 +101,18 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     });
     stream = s;
     // The first fetch establishes the cursor: from here on the server keeps every change for us.
-    const first = await nextInsert(s);
+    const first = await nextChange(s);
     logger.info({ partitions: held, resumed: Boolean(startAfter) }, 'change stream open');
     return { s, first, fromNow: !startAfter };
   }
 
-  async function nextInsert(s: ChangeStreamPort): Promise<UpdateInsertEvent | null> {
+  async function nextChange(s: ChangeStreamPort): Promise<Change | null> {
     const change = await s.tryNext();
-    if (change && change.operationType !== 'insert') throw new StreamClosedError(`change stream returned ${change.operationType}`);
+    if (change && change.operationType !== 'insert' && change.operationType !== 'update') {
+      throw new StreamClosedError(`change stream returned ${change.operationType}`);
+    }
     if (!change && s.closed) throw new StreamClosedError('change stream closed by the server (invalidated)');
-    return change as UpdateInsertEvent | null;
+    return change as Change | null;
   }
 
   /** Sweeps until complete, backing off between attempts; false when stopped or a reopen is due. */
@@ -124,7 +136,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     const settleOldest = async () => {
       const { at, result } = pending.shift()!;
       const r = await result;
-      if (r.retry === 0 && dispatcher.faulted(held).length === 0) position = at;
+      if (r.retry === 0 && dispatcher.faulted(held).length === 0 && !replaySeen) position = at;
     };
     return {
       async add(at: unknown, result: Promise<DispatchResult>): Promise<void> {
@@ -155,23 +167,26 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     await saveToken(held, true);
   }
 
-  async function follow(s: ChangeStreamPort, held: number[], first: UpdateInsertEvent | null, batches: ReturnType<typeof batchesInFlight>) {
+  async function follow(s: ChangeStreamPort, held: number[], first: Change | null, batches: ReturnType<typeof batchesInFlight>) {
     let next = first;
     while (!stopped() && !reopen) {
-      const change = next ?? (await nextInsert(s));
+      const change = next ?? (await nextChange(s));
       next = null;
       options.loop.progress();
-      if (change) {
+      if (change?.operationType === 'insert') {
         const batch: StoredUpdate[] = [change.fullDocument];
         while (batch.length < options.batchSize && s.bufferedCount() > 0) {
-          const more = await nextInsert(s);
-          if (more) batch.push(more.fullDocument);
+          const more = await nextChange(s);
+          if (more?.operationType === 'insert') batch.push(more.fullDocument);
+          else if (more) replaySeen = true;
         }
         await batches.add(s.resumeToken, dispatcher.dispatch(batch, { source: 'stream' }));
+      } else if (change) {
+        replaySeen = true;
       } else {
         // Idle: once what is in flight is out, the post-batch resume token covers everything read.
         await batches.settle();
-        if (dispatcher.faulted(held).length === 0) position = s.resumeToken ?? position;
+        if (dispatcher.faulted(held).length === 0 && !replaySeen) position = s.resumeToken ?? position;
       }
       if (dispatcher.faulted(held).length > 0) {
         await batches.settle();
@@ -181,9 +196,25 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         if (dispatcher.faulted(held).length === 0) position = at ?? position;
         state = 'tailing';
       }
+      if (replaySeen && Date.now() >= nextReplaySweep) await replaySweep(s, held, batches);
       if (Date.now() >= nextSafetyNet) await safetyNet(held, batches);
       await saveToken(held);
     }
+  }
+
+  /**
+   * A replay put Updates back: sweep the held partitions (authoritative, oldest first), which publishes
+   * them and whatever else waits. Everything read from the stream before the sweep began is then out
+   * or covered, so the position moves there. Incomplete (a failed publish, a lost lease): tried again.
+   */
+  async function replaySweep(s: ChangeStreamPort, held: number[], batches: ReturnType<typeof batchesInFlight>): Promise<void> {
+    await batches.settle();
+    const at = s.resumeToken;
+    replaySeen = false;
+    nextReplaySweep = Date.now() + options.replaySweepIntervalMs;
+    const outcome = await sweeper.sweep(held, { signal: stopping.signal, loop: options.loop });
+    if (!outcome.complete) replaySeen = true;
+    else if (dispatcher.faulted(held).length === 0) position = at ?? position;
   }
 
   /** The last resort: whatever the stream may have missed, older than the grace period. */

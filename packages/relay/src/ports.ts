@@ -24,11 +24,22 @@ export interface UpdateInsertEvent {
   fullDocument: StoredUpdate;
 }
 
+/**
+ * `pnpm republish` put an Update back (`$set` of `replayId`, `published: false`): the event only says
+ * so; which Updates, and of which partitions, a sweep finds out.
+ */
+export interface ReplayEvent {
+  _id: unknown;
+  operationType: 'update';
+}
+
 /** Any other event the stream returns (an `invalidate` after a drop or rename). */
 export interface OtherChangeEvent {
   _id: unknown;
-  operationType: Exclude<string, 'insert'>;
+  operationType: Exclude<string, 'insert' | 'update'>;
 }
+
+export type UpdateChangeEvent = UpdateInsertEvent | ReplayEvent | OtherChangeEvent;
 
 /**
  * A change stream as driver 7 presents it in iterator mode: `tryNext` resolves a change, or null after
@@ -37,7 +48,7 @@ export interface OtherChangeEvent {
  * returned, or the post-batch resume token when a batch ends (so it also advances while idle).
  */
 export interface ChangeStreamPort {
-  tryNext(): Promise<UpdateInsertEvent | OtherChangeEvent | null>;
+  tryNext(): Promise<UpdateChangeEvent | null>;
   readonly resumeToken: unknown;
   bufferedCount(): number;
   readonly closed: boolean;
@@ -98,7 +109,8 @@ export interface UpdateStore {
   raiseSeqCounters(last: ReadonlyArray<{ recipient: Recipient; lastSeq: number }>): Promise<void>;
   /** Resolves true when the server has change streams, false when it answers "not supported". */
   supportsChangeStreams(): Promise<boolean>;
-  watchInserts(options: WatchOptions): ChangeStreamPort;
+  /** Inserts into the ranges, and every replay's putting back (see `changeStreamPipeline`). */
+  watchChanges(options: WatchOptions): ChangeStreamPort;
 }
 
 /** Change-stream resume tokens, kept with the relay's partition leases. */

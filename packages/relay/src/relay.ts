@@ -147,7 +147,7 @@ export function createRelay(deps: RelayDeps): Relay {
     logger: logger.child({ component: 'poller' }),
   });
   const tailer = createChangeStreamTailer({
-    watch: (options) => store.watchInserts(options),
+    watch: (options) => store.watchChanges(options),
     partitions,
     held,
     dispatcher,
@@ -155,6 +155,7 @@ export function createRelay(deps: RelayDeps): Relay {
     tokens: () => resumeTokens(leases.group(), instanceId),
     batchSize: config.RELAY_BATCH_SIZE,
     sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
+    replaySweepIntervalMs: config.RELAY_POLL_INTERVAL_MS,
     sweepGraceMs: config.RELAY_SWEEP_GRACE_MS,
     tokenSaveIntervalMs: config.RELAY_TOKEN_SAVE_INTERVAL_MS,
     loop: loop('change-stream'),

@@ -175,7 +175,7 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
 
     supportsChangeStreams: async () => false,
 
-    watchInserts() {
+    watchChanges() {
       throw new Error('the memory store has no change streams (the relay polls)');
     },
   };

@@ -60,7 +60,7 @@ export function simulatedUpdateStore(
       await mongo.op(host, 'aggregate', () => ({ value: undefined }));
       return options.changeStreams;
     },
-    watchInserts(watch) {
+    watchChanges(watch) {
       const stream = new ChangeStreamModel(mongo, host, watch, options.onSpin);
       options.onStream(stream);
       return stream;

@@ -4,17 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { changeStreamPipeline, unpublishedFilter } from './update-store';
 
 describe('changeStreamPipeline', () => {
-  it('matches inserts in the given bucket ranges', () => {
+  const replays = { operationType: 'update', 'updateDescription.updatedFields.replayId': { $exists: true } };
+
+  it('matches inserts in the given bucket ranges, and every replay putting Updates back', () => {
     expect(changeStreamPipeline(bucketRanges([1, 0], 4))).toEqual([
-      { $match: { operationType: 'insert', 'fullDocument.partition': { $gte: 0, $lt: 512 } } },
+      { $match: { $or: [{ operationType: 'insert', 'fullDocument.partition': { $gte: 0, $lt: 512 } }, replays] } },
     ]);
     const [stage] = changeStreamPipeline(bucketRanges([0, 2], 4));
     expect(stage).toEqual({
       $match: {
-        operationType: 'insert',
         $or: [
-          { 'fullDocument.partition': { $gte: bucketRange(0, 4).from, $lt: bucketRange(0, 4).to } },
-          { 'fullDocument.partition': { $gte: bucketRange(2, 4).from, $lt: bucketRange(2, 4).to } },
+          {
+            operationType: 'insert',
+            $or: [
+              { 'fullDocument.partition': { $gte: bucketRange(0, 4).from, $lt: bucketRange(0, 4).to } },
+              { 'fullDocument.partition': { $gte: bucketRange(2, 4).from, $lt: bucketRange(2, 4).to } },
+            ],
+          },
+          replays,
         ],
       },
     });

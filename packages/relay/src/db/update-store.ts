@@ -5,7 +5,7 @@
  */
 import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
 import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
-import type { ChangeStreamInsertDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
+import type { ChangeStreamInsertDocument, ChangeStreamUpdateDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
 import { publishedSet } from './retention-store';
 import { createMongoSeqStore, type SeqCounterDoc } from './update-seqs';
@@ -26,10 +26,17 @@ export function unpublishedFilter(ranges: BucketRanges, before?: number): Filter
   return filter;
 }
 
-/** `$match` for inserts into these buckets. */
+/**
+ * `$match` for inserts into these buckets, and for a replay putting Updates back (an update that sets
+ * `replayId`; nothing else does). A replay's events are not narrowed to the buckets: their documents are
+ * not in the event (no `updateLookup`, which would cost a read for every Update the relays mark), and
+ * one sweep of the held partitions per burst of them is what the relay does with them anyway.
+ */
 export function changeStreamPipeline(ranges: BucketRanges): Document[] {
   const clauses = rangeClauses('fullDocument.partition', ranges);
-  return [{ $match: { operationType: 'insert', ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) } }];
+  const inserts = { operationType: 'insert', ...(clauses.length === 1 ? clauses[0] : { $or: clauses }) };
+  const replays = { operationType: 'update', 'updateDescription.updatedFields.replayId': { $exists: true } };
+  return [{ $match: { $or: [inserts, replays] } }];
 }
 
 export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Collection<SeqCounterDoc>, logger: Logger): UpdateStore {
@@ -94,13 +101,16 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Coll
       }
     },
 
-    watchInserts({ ranges, startAfter, batchSize, maxAwaitTimeMS }): ChangeStreamPort {
-      // The pipeline matches inserts only, so the driver's events are insert events.
-      return col.watch<StoredUpdate, ChangeStreamInsertDocument<StoredUpdate>>(changeStreamPipeline(ranges), {
-        maxAwaitTimeMS,
-        batchSize,
-        ...(startAfter ? { startAfter } : {}),
-      });
+    watchChanges({ ranges, startAfter, batchSize, maxAwaitTimeMS }): ChangeStreamPort {
+      // The pipeline matches inserts and replays' updates only (and the server adds an invalidate).
+      return col.watch<StoredUpdate, ChangeStreamInsertDocument<StoredUpdate> | ChangeStreamUpdateDocument<StoredUpdate>>(
+        changeStreamPipeline(ranges),
+        {
+          maxAwaitTimeMS,
+          batchSize,
+          ...(startAfter ? { startAfter } : {}),
+        },
+      );
     },
   };
 }
