@@ -79,9 +79,9 @@ export function mongoError(name: string, message: string, extra: Record<string, 
 const networkError = () => mongoError('MongoNetworkError', 'connection reset by the fault simulation');
 const notPrimary = () => mongoError('MongoServerError', 'not primary', { code: 10107, errorLabels: ['RetryableWriteError'] });
 
-/** The unique index `idempotency_v2` (core/src/update-indexes.ts). */
+/** The unique index `idempotency_v3` (core/src/update-indexes.ts). */
 const idempotencyKey = (d: { tenantId: string; eventId: string; userId: string; updateType: string; statsVersion: number }) =>
-  `${d.tenantId}\u0000${d.eventId}\u0000${d.userId}\u0000${d.updateType}\u0000${d.statsVersion}`;
+  `${d.tenantId}\u0000${d.userId}\u0000${d.eventId}\u0000${d.updateType}\u0000${d.statsVersion}`;
 
 export class MongoModel {
   readonly oplog: OplogEntry[] = [];
