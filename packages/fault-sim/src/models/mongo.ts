@@ -16,7 +16,8 @@
  *   - sequence numbers (relay/src/db/update-seqs.ts): an ordered bulk write stops at its first error,
  *     a seq already taken for the recipient is a duplicate key of the unique index `recipient_seq`
  *     (unless the model runs without it: `seqIndex: false`, to show what the index prevents), an
- *     Update that has a seq already makes the upsert a duplicate `_id`; the counters in `update_seqs`
+ *     Update that has a seq already (or another recipient than the upsert's filter names) makes the
+ *     upsert a duplicate `_id`; the counters in `update_seqs`
  *     are documents like the Updates, so a failover rolls back the ones not majority-committed.
  * Change streams are in change-stream.ts; they read this model's oplog.
  *
@@ -427,8 +428,11 @@ export class MongoModel {
       const majorityAt = this.update(id.toHexString(), 'local', (d) => (d.published ? null : { ...d, parked: { reason, at, attempts } }));
       return { value: undefined, majorityAt: majorityAt ?? undefined };
     },
-    /** The ordered numbering write: stops at the first Update that has a seq or whose seq is taken. */
-    assignSeqs: (assignments: ReadonlyArray<{ id: ObjectId; seq: number }>) => {
+    /**
+     * The ordered numbering write: stops at the first Update that has a seq, is another recipient's than
+     * the assignment's (the upsert's filter names `_id`, `tenantId` and `userId`), or whose seq is taken.
+     */
+    assignSeqs: (assignments: ReadonlyArray<{ id: ObjectId; recipient: { tenantId: string; userId: string }; seq: number }>) => {
       const taken = new Set<string>();
       if (this.options.seqIndex ?? true)
         for (const d of this.visible('local')) if (d.seq !== undefined) taken.add(`${recipientOf(d)}\u0000${d.seq}`);
@@ -440,7 +444,7 @@ export class MongoModel {
         const doc = this.read(id, 'local');
         if (!doc) continue; // the upsert's stray is deleted at once
         const key = `${recipientOf(doc)}\u0000${a.seq}`;
-        if (doc.seq !== undefined || taken.has(key)) {
+        if (doc.seq !== undefined || recipientOf(doc) !== recipientOf(a.recipient) || taken.has(key)) {
           stopped = true;
           break;
         }
