@@ -55,11 +55,8 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Coll
     },
 
     async recordRejection(id, reason, maxAttempts, at) {
-      const doc = await col.findOneAndUpdate(
-        { _id: id, published: false },
-        { $inc: { publishAttempts: 1 } },
-        { returnDocument: 'after', projection: { publishAttempts: 1 } },
-      );
+      // No projection: FerretDB refuses one on findAndModify ("not implemented"), which lost every count there.
+      const doc = await col.findOneAndUpdate({ _id: id, published: false }, { $inc: { publishAttempts: 1 } }, { returnDocument: 'after' });
       const attempts = doc?.publishAttempts ?? 0;
       if (attempts < maxAttempts) return false;
       await park(col, id, reason, attempts, at);
