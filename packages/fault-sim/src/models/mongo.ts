@@ -27,7 +27,7 @@
 import { waitingSince, type UpdateDraft } from '@chat3/core';
 import type { Random } from '@chat3/simulator';
 import { ObjectId } from 'mongodb';
-import type { StoredUpdate } from '@chat3/relay';
+import type { StoredUpdate, UpdateRef } from '@chat3/relay';
 
 export type WriteConcern = 'majority' | 'w1';
 export type ReadConcern = 'majority' | 'local';
@@ -415,17 +415,20 @@ export class MongoModel {
       }
       return { value: undefined, majorityAt };
     },
-    recordRejection: (id: ObjectId) => {
+    /** `findOneAndUpdate({_id, tenantId, userId, published: false})`: 0 when nothing matches. */
+    recordRejection: (ref: UpdateRef) => {
       let attempts = 0;
-      const majorityAt = this.update(id.toHexString(), 'local', (d) => {
-        if (d.published) return null;
+      const majorityAt = this.update(ref._id.toHexString(), 'local', (d) => {
+        if (d.published || recipientOf(d) !== recipientOf(ref)) return null;
         attempts = (d.publishAttempts ?? 0) + 1;
         return { ...d, publishAttempts: attempts };
       });
       return { value: attempts, majorityAt: majorityAt ?? undefined };
     },
-    park: (id: ObjectId, reason: string, attempts: number, at: number) => {
-      const majorityAt = this.update(id.toHexString(), 'local', (d) => (d.published ? null : { ...d, parked: { reason, at, attempts } }));
+    park: (ref: UpdateRef, reason: string, attempts: number, at: number) => {
+      const majorityAt = this.update(ref._id.toHexString(), 'local', (d) =>
+        d.published || recipientOf(d) !== recipientOf(ref) ? null : { ...d, parked: { reason, at, attempts } },
+      );
       return { value: undefined, majorityAt: majorityAt ?? undefined };
     },
     /**
