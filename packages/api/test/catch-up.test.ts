@@ -3,6 +3,7 @@
  * /state and tooLong, with the Mongo store and the recipient_seq index.
  */
 import { toWireMessage } from '@chat3/core';
+import { ObjectId } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiFixture, getJson, makeUpdate, TOKEN_A, TOKEN_ALL, TOKEN_B, type ApiFixture } from './fixture';
 
@@ -152,6 +153,20 @@ describe('catch-up API on MongoDB', () => {
     expect(await page(8)).toMatchObject({ status: 410, body: { tooLong: true, oldestSeq: 21 } });
     expect(await page(20)).toMatchObject({ status: 200, body: { updates: [], nextAfter: 20, hasMore: false } });
     expect((await getJson(`${url}/v1/tenants/tnt_a/users/carl/state`, TOKEN_A)).body).toEqual({ seq: 20 });
+  });
+
+  it('skips the stray a relay numbering upsert leaves for a deleted Update: it has the recipient and a seq, no eventId', async () => {
+    const f = (fx = await createApiFixture('api_stray'));
+    await f.insert([1, 2].map((seq) => makeUpdate('tnt_a', 'carl', seq)));
+    await f.updates.insertOne({ _id: new ObjectId(), tenantId: 'tnt_a', userId: 'carl', seq: 3 });
+    const { url } = await f.startInProcess();
+    const at = (path: string) => getJson(`${url}/v1/tenants/tnt_a/users/carl/${path}`, TOKEN_A);
+    const { status, body } = await at('updates');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ nextAfter: 2, hasMore: false });
+    expect((body.updates as Array<Record<string, unknown>>).map((u) => u.seq)).toEqual([1, 2]);
+    expect((await at('updates?after=2')).body).toEqual({ updates: [], nextAfter: 2, hasMore: false });
+    expect((await at('state')).body).toEqual({ seq: 2 });
   });
 
   it('answers 503 JSON when the database is gone, and keeps serving', async () => {

@@ -12,7 +12,9 @@ export interface IndexSpec {
 export const UPDATE_INDEXES: IndexSpec[] = [
   // Idempotency: a redelivered event inserts nothing new. `statsVersion` (0 on every Update but user
   // stats) makes each user-stats emission its own key: a redelivered event may carry a newer one.
-  { name: 'idempotency_v2', key: { tenantId: 1, eventId: 1, userId: 1, updateType: 1, statsVersion: 1 }, unique: true },
+  // It starts with the recipient ({tenantId, userId}) so that `updates` can be sharded on that key: a
+  // unique index on a sharded collection must start with the shard key (README, Sharding `updates`).
+  { name: 'idempotency_v3', key: { tenantId: 1, userId: 1, eventId: 1, updateType: 1, statsVersion: 1 }, unique: true },
   // Relay: unpublished Updates of a partition range, oldest first.
   { name: 'unpublished_by_partition', key: { partition: 1, createdAt: 1, _id: 1 }, partialFilterExpression: { published: false } },
   // Relay lag and backlog: the oldest unpublished Update overall.
@@ -31,8 +33,13 @@ export const UPDATE_INDEXES: IndexSpec[] = [
   { name: 'recipient_seq', key: { tenantId: 1, userId: 1, seq: 1 }, unique: true, partialFilterExpression: { seq: { $exists: true } } },
 ];
 
-/** Indexes earlier versions created that are in the way now (dropped by `ensureIndexes` first). */
-export const RETIRED_UPDATE_INDEXES = ['idempotency'];
+/**
+ * Indexes earlier versions created that are in the way now, dropped by `ensureIndexes` after it has
+ * created `UPDATE_INDEXES` (so a replacement unique index is in force before the one it replaces goes):
+ * `idempotency` (before `statsVersion`), `idempotency_v2` (`{tenantId, eventId, userId, …}`, which a
+ * collection sharded on `{tenantId, userId}` refuses).
+ */
+export const RETIRED_UPDATE_INDEXES = ['idempotency', 'idempotency_v2'];
 
 export const USER_STATS_INDEXES: IndexSpec[] = [{ name: 'user', key: { tenantId: 1, userId: 1 }, unique: true }];
 

@@ -171,6 +171,13 @@ export interface Sequenced {
 }
 
 /**
+ * A field every Update has and the relay's numbering upsert never sets. That upsert
+ * (relay/src/db/update-seqs.ts) inserts `{_id, tenantId, userId, seq}` when its Update was deleted
+ * meanwhile, a stray deleted at once; readers of numbered Updates tell it apart by this field's absence.
+ */
+export const SEQ_STRAY_LACKS = 'eventId' satisfies keyof UpdateDraft;
+
+/**
  * Since when an unpublished Update has been waiting for the relay: its `createdAt`, or its
  * `republishedAt` once a replay put it back (lag and publish latency are measured from here, so a
  * replay of old Updates does not look like an outage).

@@ -78,11 +78,11 @@ function harness(options: HarnessOptions = {}) {
       markPublished: async (ids) => {
         ids.forEach((i) => marked.push(i.toHexString()));
       },
-      recordRejection: async (id) => {
-        rejected.push(id.toHexString());
+      recordRejection: async (update) => {
+        rejected.push(update._id.toHexString());
         return false;
       },
-      park: async (id, reason) => void parked.push({ id: id.toHexString(), reason }),
+      park: async (update, reason) => void parked.push({ id: update._id.toHexString(), reason }),
     },
     publisher: {
       ready: async () => options.generation?.() ?? 1,

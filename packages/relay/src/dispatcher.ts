@@ -40,15 +40,15 @@ import {
 } from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
 import type { RelayMetrics } from './metrics';
-import type { StoredUpdate } from './ports';
+import type { StoredUpdate, UpdateRef } from './ports';
 import { inSeqOrder, type SeqNumbering } from './seq-numbering';
 
 export interface DispatchStore {
   /** Of these ids, the ones still unpublished and unparked, with their seq (null when not numbered). */
   stillUnpublished(ids: ObjectId[]): Promise<Map<string, number | null>>;
   markPublished(ids: ObjectId[], publishedAt: number): Promise<void>;
-  recordRejection(id: ObjectId, reason: string): Promise<boolean>;
-  park(id: ObjectId, reason: string): Promise<void>;
+  recordRejection(update: UpdateRef, reason: string): Promise<boolean>;
+  park(update: UpdateRef, reason: string): Promise<void>;
 }
 
 export interface DispatchPublisher {
@@ -166,7 +166,7 @@ export function createDispatcher(options: DispatcherOptions) {
   async function parkOne(doc: StoredUpdate, reason: string, label: string): Promise<void> {
     logger.warn({ id: doc._id.toHexString(), userId: doc.userId, reason }, 'update parked');
     metrics.parkedTotal.inc({ reason: label });
-    await store.park(doc._id, reason).catch((err) => logger.warn({ err: errorMessage(err) }, 'could not park update'));
+    await store.park(doc, reason).catch((err) => logger.warn({ err: errorMessage(err) }, 'could not park update'));
   }
 
   /** Why a message of `partition` may not go out on channel `generation` now, or null. */
@@ -333,7 +333,7 @@ export function createDispatcher(options: DispatcherOptions) {
       metrics.publishFailures.inc({ reason: o.failure });
       const id = o.doc._id.toHexString();
       if (o.failure === 'nack') {
-        const isParked = await store.recordRejection(o.doc._id, 'rejected by the broker').catch(() => false);
+        const isParked = await store.recordRejection(o.doc, 'rejected by the broker').catch(() => false);
         if (isParked) metrics.parkedTotal.inc({ reason: 'rejected' });
       } else if (o.failure === 'invalid') {
         await parkOne(o.doc, o.message, 'invalid');

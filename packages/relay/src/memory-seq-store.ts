@@ -1,8 +1,9 @@
 /**
  * The seq part of the UpdateStore port in memory, over documents someone else keeps (the benchmark's
  * memory store, unit tests). Semantics follow db/update-seqs.ts: `assignSeqs` is ordered and stops at
- * the first Update that has a seq already or whose seq is taken for its recipient (the unique index
- * `recipient_seq`); counters only go up.
+ * the first Update that has a seq already, belongs to another recipient than the assignment's (the
+ * upsert's filter names both, so it does not match and inserts a duplicate `_id`), or whose seq is
+ * taken for its recipient (the unique index `recipient_seq`); counters only go up.
  */
 import { recipientKey, type Recipient, type SeqAssignment, type StoredUpdate } from './ports';
 import type { SeqStore } from './seq-numbering';
@@ -46,7 +47,7 @@ export function createMemorySeqStore(lookup: (id: string) => StoredUpdate | unde
         const doc = lookup(id);
         if (!doc) continue; // the upsert's stray, deleted at once
         const seqs = seqsOf(recipientKey(doc));
-        if (doc.seq !== undefined || seqs.has(a.seq)) {
+        if (doc.seq !== undefined || recipientKey(doc) !== recipientKey(a.recipient) || seqs.has(a.seq)) {
           // It stops here; an Update holding this very seq already (an earlier attempt) counts as done.
           if (doc.seq === a.seq) done.add(id);
           break;

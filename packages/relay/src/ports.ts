@@ -73,6 +73,12 @@ export function recipientKey(r: Recipient): string {
   return JSON.stringify([r.tenantId, r.userId]);
 }
 
+/**
+ * One Update as a write to it names it: its `_id` and its recipient. The recipient is the shard key
+ * `updates` can be sharded on, so such a write goes to one shard on any server version.
+ */
+export type UpdateRef = Pick<StoredUpdate, '_id' | 'tenantId' | 'userId'>;
+
 /** `seq` to be set on Update `id` of `recipient`. */
 export interface SeqAssignment {
   id: ObjectId;
@@ -89,8 +95,9 @@ export interface UpdateStore {
   stillUnpublished(ids: readonly ObjectId[]): Promise<Map<string, number | null>>;
   markPublished(ids: readonly ObjectId[], publishedAt: number): Promise<void>;
   /** Counts a broker rejection; parks the Update (and returns true) at `maxAttempts`. */
-  recordRejection(id: ObjectId, reason: string, maxAttempts: number, at: number): Promise<boolean>;
-  park(id: ObjectId, reason: string, attempts: number, at: number): Promise<void>;
+  recordRejection(update: UpdateRef, reason: string, maxAttempts: number, at: number): Promise<boolean>;
+  /** Sets the Update aside for good (while it is unpublished): sweeps skip it. */
+  park(update: UpdateRef, reason: string, attempts: number, at: number): Promise<void>;
   sampleBacklog(): Promise<BacklogSample>;
   /** The recipients' seq counters (`update_seqs`), by `recipientKey`; absent when there is none. */
   lastSeqs(recipients: readonly Recipient[]): Promise<Map<string, number>>;

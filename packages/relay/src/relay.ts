@@ -114,8 +114,8 @@ export function createRelay(deps: RelayDeps): Relay {
     store: {
       stillUnpublished: (ids) => store.stillUnpublished(ids),
       markPublished: (ids, at) => store.markPublished(ids, at),
-      recordRejection: (id, reason) => store.recordRejection(id, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
-      park: (id, reason) => store.park(id, reason, 0, Date.now()),
+      recordRejection: (update, reason) => store.recordRejection(update, reason, config.RELAY_MAX_ATTEMPTS, Date.now()),
+      park: (update, reason) => store.park(update, reason, 0, Date.now()),
     },
     publisher: {
       ready: () => publisher.ready(),

@@ -7,7 +7,7 @@ import { createSilentLogger, ensureIndexes } from '@chat3/runtime';
 import { createTestDatabase, testEnv, type TestDatabase } from '@chat3/testkit';
 import { ObjectId } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMongoSeqStore, type SeqCounterDoc } from '../src/db/update-seqs';
+import { assignSeqOps, createMongoSeqStore, isStray, straysFilter, type SeqCounterDoc } from '../src/db/update-seqs';
 import { recipientKey, type StoredUpdate } from '../src/ports';
 import { makeUpdate } from './harness';
 
@@ -85,6 +85,56 @@ describe('update seqs on the server', () => {
     ]);
     expect(done).toEqual(new Set([a._id.toHexString()]));
     expect(await updates().countDocuments({ _id: gone })).toBe(0);
+  });
+
+  it('upserts with the recipient, so a stray carries it, and still tells the stray from an Update and deletes only it', async () => {
+    const a = makeUpdate('carl', 1);
+    const gone = new ObjectId();
+    await updates().insertOne(a as StoredUpdate);
+    // The write as assignSeqs sends it, without the delete that follows: the stray it leaves.
+    const result = await updates().bulkWrite(
+      assignSeqOps([
+        { id: gone, recipient: carl, seq: 1 },
+        { id: a._id, recipient: carl, seq: 2 },
+      ]),
+      { ordered: true },
+    );
+    expect(Object.values(result.upsertedIds)).toEqual([gone]);
+    const stray = (await updates().findOne({ _id: gone }))!;
+    expect(stray).toEqual({ _id: gone, ...carl, seq: 1 });
+    expect(isStray(stray)).toBe(true);
+    expect(isStray((await updates().findOne({ _id: a._id }))!)).toBe(false);
+    await updates().deleteMany(straysFilter([gone, a._id]));
+    expect(
+      await updates()
+        .find({}, { projection: { seq: 1 } })
+        .toArray(),
+    ).toEqual([{ _id: a._id, seq: 2 }]);
+  });
+
+  it('deletes a stray made before the write stopped, and counts neither it nor what came after', async () => {
+    const [taken, b] = [makeUpdate('carl', 1), makeUpdate('carl', 2)];
+    const gone = new ObjectId();
+    await updates().insertMany([{ ...taken, seq: 2 }, b] as StoredUpdate[]);
+    const done = await store.assignSeqs([
+      { id: gone, recipient: carl, seq: 1 },
+      { id: b._id, recipient: carl, seq: 2 },
+    ]);
+    expect(done).toEqual(new Set());
+    expect(await updates().countDocuments({ _id: gone })).toBe(0);
+    expect(await seqOf(b._id)).toBeUndefined();
+  });
+
+  it('numbers an Update only under its own recipient: another one in the filter stops the write', async () => {
+    const [a, b] = [makeUpdate('carl', 1), makeUpdate('dana', 2)];
+    await updates().insertMany([a, b] as StoredUpdate[]);
+    const done = await store.assignSeqs([
+      { id: a._id, recipient: dana, seq: 1 },
+      { id: b._id, recipient: dana, seq: 1 },
+    ]);
+    expect(done).toEqual(new Set());
+    expect([await seqOf(a._id), await seqOf(b._id)]).toEqual([undefined, undefined]);
+    expect(await updates().countDocuments({})).toBe(2);
   });
 
   it('repairs to the larger of the counter and the highest seq on the Updates', async () => {

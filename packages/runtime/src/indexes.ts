@@ -9,10 +9,6 @@ import type { Logger } from './logger';
 
 const NOT_IMPLEMENTED = 238;
 
-/**
- * Creates `specs`, then drops the indexes named in `retired` (an earlier version's that are in the way).
- * Creating first means a replacement unique index is in force before the one it replaces goes.
- */
 /** What index maintenance needs of a collection (any driver Collection, whatever its schema). */
 export interface IndexedCollection {
   readonly collectionName: string;
@@ -20,6 +16,11 @@ export interface IndexedCollection {
   listIndexes(): { toArray(): Promise<Array<{ name?: string }>> };
   dropIndex(name: string): Promise<unknown>;
 }
+
+/**
+ * Creates `specs`, then drops the indexes named in `retired` (an earlier version's that are in the way).
+ * Creating first means a replacement unique index is in force before the one it replaces goes.
+ */
 
 export async function ensureIndexes(
   collection: IndexedCollection,

@@ -41,8 +41,8 @@ describe('memory update store', () => {
     const store = createMemoryUpdateStore();
     const doc = update(1);
     store.insert([doc]);
-    expect(await store.recordRejection(doc._id, 'nack', 2, 5)).toBe(false);
-    expect(await store.recordRejection(doc._id, 'nack', 2, 6)).toBe(true);
+    expect(await store.recordRejection(doc, 'nack', 2, 5)).toBe(false);
+    expect(await store.recordRejection(doc, 'nack', 2, 6)).toBe(true);
     expect(await store.fetchUnpublished(ALL, 10)).toEqual([]);
     expect(await store.sampleBacklog()).toEqual({ backlog: 0, oldestWaitingSince: null, parked: 1 });
     expect(await store.supportsChangeStreams()).toBe(false);

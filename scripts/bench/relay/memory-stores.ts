@@ -15,6 +15,7 @@ import { leaseId, memberId } from '@chat3/runtime';
 import {
   createMemorySeqStore,
   olderLayoutGroups,
+  recipientKey,
   type BucketRanges,
   type LayoutStore,
   type PartitionLayout,
@@ -144,18 +145,18 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
       if (open === 0) for (const wake of waiters.splice(0)) wake(stats.lastMarkAt!);
     },
 
-    async recordRejection(id, reason, maxAttempts, at) {
-      const d = byId.get(id.toHexString());
-      if (!d || d.published) return false;
+    async recordRejection(update, reason, maxAttempts, at) {
+      const d = byId.get(update._id.toHexString());
+      if (!d || d.published || recipientKey(d) !== recipientKey(update)) return false;
       d.publishAttempts = (d.publishAttempts ?? 0) + 1;
       if (d.publishAttempts < maxAttempts) return false;
-      await store.park(id, reason, d.publishAttempts, at);
+      await store.park(update, reason, d.publishAttempts, at);
       return true;
     },
 
-    async park(id, reason, attempts, at) {
-      const d = byId.get(id.toHexString());
-      if (!d || d.published) return;
+    async park(update, reason, attempts, at) {
+      const d = byId.get(update._id.toHexString());
+      if (!d || d.published || recipientKey(d) !== recipientKey(update)) return;
       close(d);
       d.parked = { reason, at, attempts };
     },

@@ -50,7 +50,7 @@ describe('update reader queries', () => {
     expect(updates.calls).toEqual([
       {
         op: 'find',
-        filter: { tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 3 } },
+        filter: { tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 3 }, eventId: { $exists: true } },
         options: { projection: WIRE_PROJECTION, sort: { seq: 1 }, limit: 11, hint: { tenantId: 1, userId: 1, seq: 1 }, maxTimeMS: 1234 },
       },
     ]);
@@ -63,14 +63,14 @@ describe('update reader queries', () => {
     expect(await reader.topSeq(carl)).toBe(9);
     expect(await reader.counterSeq(carl)).toBe(12);
     expect(updates.calls[0]).toMatchObject({
-      filter: { tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 0 } },
+      filter: { tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 0 }, eventId: { $exists: true } },
       options: { sort: { seq: -1 }, limit: 1, hint: SEQ_HINT },
     });
     expect(seqs.calls[0]).toMatchObject({ filter: { _id: '["tnt_a","carl"]', tenantId: 'tnt_a', userId: 'carl' } });
   });
 
-  it('builds filters and ids from the recipient only', () => {
-    expect(updatesAfterFilter(carl, 0)).toEqual({ tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 0 } });
+  it('builds filters and ids from the recipient only, skipping a numbering stray (no eventId)', () => {
+    expect(updatesAfterFilter(carl, 0)).toEqual({ tenantId: 'tnt_a', userId: 'carl', seq: { $gt: 0 }, eventId: { $exists: true } });
     expect(counterId({ tenantId: 'a"b', userId: 'c,d' })).toBe('["a\\"b","c,d"]');
     expect(Object.keys(WIRE_PROJECTION).sort()).toEqual([
       'eventCreatedAt',

@@ -7,7 +7,7 @@
  * long history would otherwise be a collection scan away from a slow page), and `maxTimeMS`, so a
  * stuck query fails the request instead of holding it.
  */
-import { toWireMessage, UPDATE_INDEXES, WIRE_OMITTED_FIELDS, type IndexSpec, type UpdateDocument } from '@chat3/core';
+import { SEQ_STRAY_LACKS, toWireMessage, UPDATE_INDEXES, WIRE_OMITTED_FIELDS, type IndexSpec, type UpdateDocument } from '@chat3/core';
 import type { Collection, Document, Filter, ObjectId } from 'mongodb';
 import type { CatchUpStore, NumberedUpdate } from '../catch-up';
 import type { Recipient } from '../request-params';
@@ -26,9 +26,13 @@ export function counterId(recipient: Recipient): string {
   return JSON.stringify([recipient.tenantId, recipient.userId]);
 }
 
-/** Numbered Updates of one recipient after `after` (seq > after excludes Updates with no seq). */
+/**
+ * Numbered Updates of one recipient after `after` (seq > after excludes Updates with no seq). The
+ * stray a relay's numbering upsert inserts for an Update deleted meanwhile carries the recipient and a
+ * seq but no `eventId` (`SEQ_STRAY_LACKS`): it is skipped during the moment before the relay deletes it.
+ */
 export function updatesAfterFilter(recipient: Recipient, after: number): Filter<Document> {
-  return { tenantId: recipient.tenantId, userId: recipient.userId, seq: { $gt: after } };
+  return { tenantId: recipient.tenantId, userId: recipient.userId, seq: { $gt: after }, [SEQ_STRAY_LACKS]: { $exists: true } };
 }
 
 /** Fields the wire body leaves out are not read at all. */

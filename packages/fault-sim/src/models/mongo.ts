@@ -16,7 +16,8 @@
  *   - sequence numbers (relay/src/db/update-seqs.ts): an ordered bulk write stops at its first error,
  *     a seq already taken for the recipient is a duplicate key of the unique index `recipient_seq`
  *     (unless the model runs without it: `seqIndex: false`, to show what the index prevents), an
- *     Update that has a seq already makes the upsert a duplicate `_id`; the counters in `update_seqs`
+ *     Update that has a seq already (or another recipient than the upsert's filter names) makes the
+ *     upsert a duplicate `_id`; the counters in `update_seqs`
  *     are documents like the Updates, so a failover rolls back the ones not majority-committed.
  * Change streams are in change-stream.ts; they read this model's oplog.
  *
@@ -26,7 +27,7 @@
 import { waitingSince, type UpdateDraft } from '@chat3/core';
 import type { Random } from '@chat3/simulator';
 import { ObjectId } from 'mongodb';
-import type { StoredUpdate } from '@chat3/relay';
+import type { StoredUpdate, UpdateRef } from '@chat3/relay';
 
 export type WriteConcern = 'majority' | 'w1';
 export type ReadConcern = 'majority' | 'local';
@@ -79,9 +80,9 @@ export function mongoError(name: string, message: string, extra: Record<string, 
 const networkError = () => mongoError('MongoNetworkError', 'connection reset by the fault simulation');
 const notPrimary = () => mongoError('MongoServerError', 'not primary', { code: 10107, errorLabels: ['RetryableWriteError'] });
 
-/** The unique index `idempotency_v2` (core/src/update-indexes.ts). */
+/** The unique index `idempotency_v3` (core/src/update-indexes.ts). */
 const idempotencyKey = (d: { tenantId: string; eventId: string; userId: string; updateType: string; statsVersion: number }) =>
-  `${d.tenantId}\u0000${d.eventId}\u0000${d.userId}\u0000${d.updateType}\u0000${d.statsVersion}`;
+  `${d.tenantId}\u0000${d.userId}\u0000${d.eventId}\u0000${d.updateType}\u0000${d.statsVersion}`;
 
 export class MongoModel {
   readonly oplog: OplogEntry[] = [];
@@ -414,21 +415,27 @@ export class MongoModel {
       }
       return { value: undefined, majorityAt };
     },
-    recordRejection: (id: ObjectId) => {
+    /** `findOneAndUpdate({_id, tenantId, userId, published: false})`: 0 when nothing matches. */
+    recordRejection: (ref: UpdateRef) => {
       let attempts = 0;
-      const majorityAt = this.update(id.toHexString(), 'local', (d) => {
-        if (d.published) return null;
+      const majorityAt = this.update(ref._id.toHexString(), 'local', (d) => {
+        if (d.published || recipientOf(d) !== recipientOf(ref)) return null;
         attempts = (d.publishAttempts ?? 0) + 1;
         return { ...d, publishAttempts: attempts };
       });
       return { value: attempts, majorityAt: majorityAt ?? undefined };
     },
-    park: (id: ObjectId, reason: string, attempts: number, at: number) => {
-      const majorityAt = this.update(id.toHexString(), 'local', (d) => (d.published ? null : { ...d, parked: { reason, at, attempts } }));
+    park: (ref: UpdateRef, reason: string, attempts: number, at: number) => {
+      const majorityAt = this.update(ref._id.toHexString(), 'local', (d) =>
+        d.published || recipientOf(d) !== recipientOf(ref) ? null : { ...d, parked: { reason, at, attempts } },
+      );
       return { value: undefined, majorityAt: majorityAt ?? undefined };
     },
-    /** The ordered numbering write: stops at the first Update that has a seq or whose seq is taken. */
-    assignSeqs: (assignments: ReadonlyArray<{ id: ObjectId; seq: number }>) => {
+    /**
+     * The ordered numbering write: stops at the first Update that has a seq, is another recipient's than
+     * the assignment's (the upsert's filter names `_id`, `tenantId` and `userId`), or whose seq is taken.
+     */
+    assignSeqs: (assignments: ReadonlyArray<{ id: ObjectId; recipient: { tenantId: string; userId: string }; seq: number }>) => {
       const taken = new Set<string>();
       if (this.options.seqIndex ?? true)
         for (const d of this.visible('local')) if (d.seq !== undefined) taken.add(`${recipientOf(d)}\u0000${d.seq}`);
@@ -440,7 +447,7 @@ export class MongoModel {
         const doc = this.read(id, 'local');
         if (!doc) continue; // the upsert's stray is deleted at once
         const key = `${recipientOf(doc)}\u0000${a.seq}`;
-        if (doc.seq !== undefined || taken.has(key)) {
+        if (doc.seq !== undefined || recipientOf(doc) !== recipientOf(a.recipient) || taken.has(key)) {
           stopped = true;
           break;
         }

@@ -29,13 +29,13 @@ export function simulatedUpdateStore(
     fetchUnpublished: (ranges, limit, before) => mongo.op(host, 'find', () => ops.fetchUnpublished(ranges, limit, before)),
     stillUnpublished: (ids) => mongo.op(host, 'findIds', () => ops.stillUnpublished(ids)),
     markPublished: (ids, at) => mongo.op(host, 'markPublished', () => ops.markPublished(ids, at)),
-    async recordRejection(id, reason, maxAttempts, at) {
-      const attempts = await mongo.op(host, 'recordRejection', () => ops.recordRejection(id));
+    async recordRejection(update, reason, maxAttempts, at) {
+      const attempts = await mongo.op(host, 'recordRejection', () => ops.recordRejection(update));
       if (attempts < maxAttempts) return false;
-      await mongo.op(host, 'park', () => ops.park(id, reason, attempts, at));
+      await mongo.op(host, 'park', () => ops.park(update, reason, attempts, at));
       return true;
     },
-    park: (id, reason, attempts, at) => mongo.op(host, 'park', () => ops.park(id, reason, attempts, at)),
+    park: (update, reason, attempts, at) => mongo.op(host, 'park', () => ops.park(update, reason, attempts, at)),
     sampleBacklog: () => mongo.op(host, 'sampleBacklog', () => ops.sampleBacklog()),
     lastSeqs: (recipients) => mongo.op(host, 'lastSeqs', () => ops.lastSeqs(recipients.map(recipientKey))),
     async repairSeqs(recipients) {

@@ -7,15 +7,25 @@
  *     the two writes). It keeps the sequence going when old Updates are deleted, and is the cheap
  *     first guess of a recipient's last seq; the index is the arbiter.
  *
- * Numbering is one ordered bulk write of `updateOne({_id, seq: {$exists: false}}, {$set: {seq}},
- * {upsert: true})`. An Update that already has a seq does not match, so the upsert tries to insert its
- * `_id` again: a duplicate key, like a seq that is taken. Either stops the ordered write there, so
- * what was numbered is, per recipient, a prefix of what was asked: never a gap. An upsert that did
- * insert (the Update was deleted meanwhile) leaves a stray `{_id, seq}`, deleted at once.
+ * Numbering is one ordered bulk write of `updateOne({_id, tenantId, userId, seq: {$exists: false}},
+ * {$set: {seq}}, {upsert: true})`. An Update that already has a seq does not match, so the upsert tries
+ * to insert its `_id` again: a duplicate key, like a seq that is taken. Either stops the ordered write
+ * there, so what was numbered is, per recipient, a prefix of what was asked: never a gap. The filter
+ * names the recipient because `updates` may be sharded on `{tenantId, userId}`: an upsert must name the
+ * whole shard key, and naming it sends the upsert to the Update's own shard, the only one that sees its
+ * duplicate `_id` (`_id` is unique per shard only).
+ *
+ * An upsert that did insert (the Update was deleted meanwhile) leaves a stray `{_id, tenantId, userId,
+ * seq}`, deleted at once and never counted as numbered. It is told from an Update by a field every
+ * Update has and the upsert never sets (`eventId`, `SEQ_STRAY_LACKS` in core); the catch-up API skips
+ * it the same way. One left by a relay that died before the delete holds its seq in `recipient_seq`
+ * (the repair counts it, so that number is not given again); no sweep, retention or API read returns
+ * it (it has no `published`, `publishedDate` or `eventId`).
  * Bulk operations and filters are built by pure functions (update-seqs.test.ts).
  */
+import { SEQ_STRAY_LACKS } from '@chat3/core';
 import { isDuplicateKey } from '@chat3/runtime';
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type ObjectId } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { recipientKey, type Recipient, type SeqAssignment, type StoredUpdate } from '../ports';
 
 export interface SeqCounterDoc {
@@ -26,9 +36,27 @@ export interface SeqCounterDoc {
 }
 
 export function assignSeqOps(assignments: readonly SeqAssignment[]): AnyBulkWriteOperation<StoredUpdate>[] {
-  return assignments.map(({ id, seq }) => ({
-    updateOne: { filter: { _id: id, seq: { $exists: false } }, update: { $set: { seq } }, upsert: true },
+  return assignments.map(({ id, recipient, seq }) => ({
+    updateOne: {
+      filter: { _id: id, tenantId: recipient.tenantId, userId: recipient.userId, seq: { $exists: false } },
+      update: { $set: { seq } },
+      upsert: true,
+    },
   }));
+}
+
+/**
+ * The strays among these upserted ids: what an upsert of `assignSeqOps` inserts lacks `eventId`
+ * (`SEQ_STRAY_LACKS`), which every Update has; it has the recipient, copied from the filter. Never
+ * matches an Update, should one of the ids be one.
+ */
+export function straysFilter(ids: readonly ObjectId[]): Filter<StoredUpdate> {
+  return { _id: { $in: [...ids] }, [SEQ_STRAY_LACKS]: { $exists: false } };
+}
+
+/** True for a document an upsert of `assignSeqOps` inserted (read with `SEQ_STRAY_LACKS` projected). */
+export function isStray(doc: Partial<Pick<StoredUpdate, typeof SEQ_STRAY_LACKS>>): boolean {
+  return doc[SEQ_STRAY_LACKS] === undefined;
 }
 
 export function raiseCounterOps(last: ReadonlyArray<{ recipient: Recipient; lastSeq: number }>): AnyBulkWriteOperation<SeqCounterDoc>[] {
@@ -82,16 +110,19 @@ export function createMongoSeqStore(updates: Collection<StoredUpdate>, counters:
         strays = Object.values(err.result?.upsertedIds ?? {});
         stopped = true;
       }
-      if (strays.length > 0) await updates.deleteMany({ _id: { $in: strays }, tenantId: { $exists: false } });
+      if (strays.length > 0) await updates.deleteMany(straysFilter(strays));
       const strayIds = new Set(strays.map((id) => id.toHexString()));
       if (!stopped) return new Set(assignments.map((a) => a.id.toHexString()).filter((id) => !strayIds.has(id)));
       // Which of them hold the seq asked for (one may have held it already, from an attempt whose
       // answer was lost): read back rather than trust the error's index.
       const asked = new Map(assignments.map((a) => [a.id.toHexString(), a.seq]));
-      const rows = await updates.find({ _id: { $in: assignments.map((a) => a.id) } }, { projection: { seq: 1, tenantId: 1 } }).toArray();
-      return new Set(
-        rows.filter((r) => r.tenantId !== undefined && r.seq === asked.get(r._id.toHexString())).map((r) => r._id.toHexString()),
-      );
+      const rows = await updates
+        .find({ _id: { $in: assignments.map((a) => a.id) } }, { projection: { seq: 1, [SEQ_STRAY_LACKS]: 1 } })
+        .toArray();
+      // FerretDB reports no upserted ids when the write stopped: a stray it left is found here.
+      const missed = rows.filter(isStray).map((r) => r._id);
+      if (missed.length > 0) await updates.deleteMany(straysFilter(missed));
+      return new Set(rows.filter((r) => !isStray(r) && r.seq === asked.get(r._id.toHexString())).map((r) => r._id.toHexString()));
     },
 
     async raiseSeqCounters(last: ReadonlyArray<{ recipient: Recipient; lastSeq: number }>): Promise<void> {

@@ -1,7 +1,8 @@
 import { bucketRange, bucketRanges } from '@chat3/core';
 import { isChangeStreamUnsupported } from '@chat3/runtime';
+import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { changeStreamPipeline, unpublishedFilter } from './update-store';
+import { changeStreamPipeline, unpublishedFilter, unpublishedUpdateFilter } from './update-store';
 
 describe('changeStreamPipeline', () => {
   const replays = { operationType: 'update', 'updateDescription.updatedFields.replayId': { $exists: true } };
@@ -40,6 +41,18 @@ describe('unpublishedFilter', () => {
       published: false,
       parked: { $exists: false },
       $or: [{ partition: { $gte: 0, $lt: 256 } }, { partition: { $gte: 512, $lt: 768 } }],
+    });
+  });
+});
+
+describe('unpublishedUpdateFilter', () => {
+  it('names the Update by _id and its recipient (the shard key), while it is unpublished', () => {
+    const _id = new ObjectId();
+    expect(unpublishedUpdateFilter({ _id, tenantId: 'tnt_a', userId: 'carl' })).toEqual({
+      _id,
+      tenantId: 'tnt_a',
+      userId: 'carl',
+      published: false,
     });
   });
 });

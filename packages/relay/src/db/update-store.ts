@@ -5,8 +5,8 @@
  */
 import { RETIRED_UPDATE_INDEXES, UPDATE_INDEXES } from '@chat3/core';
 import { ensureIndexes, isChangeStreamUnsupported, type Logger } from '@chat3/runtime';
-import type { ChangeStreamInsertDocument, ChangeStreamUpdateDocument, Collection, Document, Filter, ObjectId } from 'mongodb';
-import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateStore } from '../ports';
+import type { ChangeStreamInsertDocument, ChangeStreamUpdateDocument, Collection, Document, Filter } from 'mongodb';
+import type { BucketRanges, ChangeStreamPort, StoredUpdate, UpdateRef, UpdateStore } from '../ports';
 import { publishedSet } from './retention-store';
 import { createMongoSeqStore, type SeqCounterDoc } from './update-seqs';
 
@@ -24,6 +24,15 @@ export function unpublishedFilter(ranges: BucketRanges, before?: number): Filter
   else filter.$or = clauses;
   if (before !== undefined) filter.createdAt = { $lt: before };
   return filter;
+}
+
+/**
+ * One Update while it is unpublished, named by `_id` and its recipient: with the shard key in it, a
+ * write by it goes to the Update's shard only (a `findOneAndUpdate` without the shard key is refused
+ * before MongoDB 7.0 on a sharded collection, and asks every shard after).
+ */
+export function unpublishedUpdateFilter(update: UpdateRef): Filter<StoredUpdate> {
+  return { _id: update._id, tenantId: update.tenantId, userId: update.userId, published: false };
 }
 
 /**
@@ -61,19 +70,20 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Coll
       await col.updateMany({ _id: { $in: [...ids] }, published: false }, { $set: publishedSet(publishedAt) });
     },
 
-    async recordRejection(id, reason, maxAttempts, at) {
+    async recordRejection(update, reason, maxAttempts, at) {
+      // No projection: FerretDB refuses one on findAndModify ("not implemented"), which lost every count there.
       const doc = await col.findOneAndUpdate(
-        { _id: id, published: false },
+        unpublishedUpdateFilter(update),
         { $inc: { publishAttempts: 1 } },
-        { returnDocument: 'after', projection: { publishAttempts: 1 } },
+        { returnDocument: 'after' },
       );
       const attempts = doc?.publishAttempts ?? 0;
       if (attempts < maxAttempts) return false;
-      await park(col, id, reason, attempts, at);
+      await park(col, update, reason, attempts, at);
       return true;
     },
 
-    park: (id, reason, attempts, at) => park(col, id, reason, attempts, at),
+    park: (update, reason, attempts, at) => park(col, update, reason, attempts, at),
 
     async sampleBacklog() {
       const waiting = { published: false, parked: { $exists: false } };
@@ -115,6 +125,6 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Coll
   };
 }
 
-async function park(col: Collection<StoredUpdate>, id: ObjectId, reason: string, attempts: number, at: number): Promise<void> {
-  await col.updateOne({ _id: id, published: false }, { $set: { parked: { reason, at, attempts } } });
+async function park(col: Collection<StoredUpdate>, update: UpdateRef, reason: string, attempts: number, at: number): Promise<void> {
+  await col.updateOne(unpublishedUpdateFilter(update), { $set: { parked: { reason, at, attempts } } });
 }
