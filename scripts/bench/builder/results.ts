@@ -1,4 +1,5 @@
 /** The builder benchmark's results: what each measurement returns, and the whole run's record. */
+import type { QueueType } from '@chat3/builder';
 import type { Environment } from '../common';
 import type { CommandTiming } from '../db-timing';
 import type { Summary } from '../report';
@@ -22,6 +23,8 @@ export type BuilderSystem = 'builder' | 'baseline';
 /** Events published as fast as confirms allow, timed until the system processed them all (or its time ran out). */
 export interface ThroughputRun {
   system: BuilderSystem;
+  /** Builder only: the type its intake, partition and dead-letter queues were declared as. */
+  queueType?: QueueType;
   events: number;
   processed: number;
   reached: boolean;
@@ -85,6 +88,7 @@ export interface BuilderBenchResults {
   env: Environment & { mongoUri: string; builderEnv: Record<string, string> };
   builderConfig: { batchSize: number; batchWaitMs: number; partitions: number; prefetch: number };
   workload: BuilderWorkload;
+  /** Every builder throughput run, of every queue type, in the order they ran. */
   builder: ThroughputRun[];
   baseline: ThroughputRun[];
   insertCeiling: InsertCeilingRun[];
