@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../report';
-import { builderJson, medianRun, renderBuilderText, summarizeBuilder } from './render';
+import { builderJson, medianRun, queueTypeLine, renderBuilderText, summarizeBuilder } from './render';
 import type { BuilderBenchResults, LatencyRun, ThroughputRun } from './results';
 
-const builderRun = (eventsPerSecond: number): ThroughputRun => ({
+const builderRun = (eventsPerSecond: number, queueType: 'classic' | 'quorum' = 'classic'): ThroughputRun => ({
   system: 'builder',
+  queueType,
   events: 3000,
   processed: 3000,
   reached: true,
@@ -60,6 +61,7 @@ function results(): BuilderBenchResults {
       latencySeconds: 10,
       baselineSeconds: 30,
       baselineStats: true,
+      queueTypes: ['classic'],
       quick: false,
     },
     env: {
@@ -83,7 +85,7 @@ function results(): BuilderBenchResults {
       stepWrites: 9000,
       readModelApplyMs: 12_345.678,
     },
-    builder: [400, 450, 420].map(builderRun),
+    builder: [400, 450, 420].map((x) => builderRun(x)),
     baseline: [30, 31.5, 29].map(baselineRun),
     insertCeiling: [900, 1000, 800].map((eventsPerSecond) => ({
       documents: 15_000,
@@ -97,6 +99,21 @@ function results(): BuilderBenchResults {
     load: { start: 1, end: 1.25 },
     totalSeconds: 197.04,
   };
+}
+
+/** Classic and quorum runs, in the order they ran: the two types take turns going first. */
+function bothTypes(): BuilderBenchResults {
+  const r = results();
+  r.params.queueTypes = ['classic', 'quorum'];
+  r.builder = [
+    builderRun(400, 'classic'),
+    builderRun(380, 'quorum'),
+    builderRun(378, 'quorum'),
+    builderRun(450, 'classic'),
+    builderRun(420, 'classic'),
+    builderRun(360, 'quorum'),
+  ];
+  return r;
 }
 
 describe('builder benchmark report', () => {
@@ -136,6 +153,64 @@ describe('builder benchmark report', () => {
     expect(parsed.throughput.insertCeiling.runs).toHaveLength(3);
     expect(parsed.workload.readModelApplyMs).toBe(12_345.7);
     expect(parsed.goals).toEqual([{ goal: 'builder ≥ 10× the baseline (events/s)', value: '14.0×', status: 'MET' }]);
+  });
+
+  it('with one queue type, labels the builder row plainly and prints no quorum/classic line', () => {
+    const text = renderBuilderText(results());
+    expect(text).toMatch(/^builder +\| 420 +\|/m);
+    expect(text).not.toContain('quorum ÷ classic');
+    expect(queueTypeLine(summarizeBuilder(results()))).toBeNull();
+    expect(builderJson(results()).throughput.queueTypes.quorumOverClassic).toBeNull();
+  });
+
+  it('puts a row per queue type in the throughput table, and the quorum/classic ratio of the medians and per repetition', () => {
+    const text = renderBuilderText(bothTypes());
+    expect(text).toMatch(/^builder, classic queues +\| 420 +\| 2,100 +\| 400, 450, 420 +\| 3000\/3000 events/m);
+    expect(text).toMatch(/^builder, quorum queues +\| 378 +\| 1,890 +\| 380, 378, 360 +\| 3000\/3000 events/m);
+    expect(text).toContain(
+      'quorum ÷ classic = 0.90× (median events/s, 3 classic and 3 quorum runs, the two types taking turns in each ' +
+        'repetition; within each repetition 0.95×, 0.84×, 0.86×)',
+    );
+    expect(text).toContain('queues    classic, quorum (classic is compared with the ceiling and the baseline');
+    expect(text).toContain('builder, classic queues = 46.7 % of the raw insert ceiling');
+  });
+
+  it('compares the ceiling, the baseline and the goal with the primary queue type only', () => {
+    const s = summarizeBuilder(bothTypes());
+    expect(s.primary).toBe('classic');
+    expect(s.builderRate).toBe(420);
+    expect(s.ratio).toBe(14);
+    expect(s.bMid.queueType).toBe('classic');
+    expect(s.batches.count).toBe(9);
+
+    const r = bothTypes();
+    r.params.queueTypes = ['quorum', 'classic'];
+    const q = summarizeBuilder(r);
+    expect(q.primary).toBe('quorum');
+    expect(q.builderRate).toBe(378);
+    expect(q.ratio).toBeCloseTo(12.6);
+    expect(q.queueTypes.quorumOverClassic).toBeCloseTo(0.9);
+  });
+
+  it('writes both types, their medians and ratios to the JSON line; every run names its type', () => {
+    const parsed = JSON.parse(JSON.stringify(builderJson(bothTypes())));
+    expect(parsed.throughput.builder).toMatchObject({ queueType: 'classic', eventsPerSecond: 420 });
+    expect(parsed.throughput.builder.runs.map((x: ThroughputRun) => x.queueType)).toEqual([
+      'classic',
+      'quorum',
+      'quorum',
+      'classic',
+      'classic',
+      'quorum',
+    ]);
+    expect(parsed.throughput.queueTypes).toEqual({
+      byType: {
+        classic: { eventsPerSecond: 420, updatesPerSecond: 2100, runsEventsPerSecond: [400, 450, 420] },
+        quorum: { eventsPerSecond: 378, updatesPerSecond: 1890, runsEventsPerSecond: [380, 378, 360] },
+      },
+      quorumOverClassic: 0.9,
+      quorumOverClassicByRepeat: [0.95, 0.84, 0.857],
+    });
   });
 
   it('picks the median run by events/s', () => {

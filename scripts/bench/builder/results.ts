@@ -15,6 +15,12 @@ export interface BuilderBenchParams {
   latencySeconds: number;
   baselineSeconds: number;
   baselineStats: boolean;
+  /**
+   * The builder's queue types (BUILDER_QUEUE_TYPE) whose throughput is measured, each in every repetition.
+   * The first is the primary type: its runs are the ones compared with the baseline and the insert
+   * ceiling, and the latency phase runs on it.
+   */
+  queueTypes: QueueType[];
   quick: boolean;
 }
 
