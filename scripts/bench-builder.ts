@@ -6,6 +6,7 @@
  *      timed until the builder's metrics count all N processed (built + ignored + dead-lettered); once
  *      per queue type (BUILDER_QUEUE_TYPE: classic and quorum by default) in every repetition, the types
  *      taking turns to go first, each on queues of its own, and the quorum/classic ratio of the medians;
+ *      after each, the broker alone on that queue type (same events through one queue, no database);
  *   2. the raw ceiling of the builder's own writes: the Update documents that run wrote, inserted again
  *      with one insertMany into a fresh collection on the same server; the builder's ratio to it;
  *   3. throughput of the baseline, the original update worker (scripts/bench/builder/baseline-worker.ts):
@@ -35,10 +36,18 @@ import { commandLine, describeEnvironment, loadAverage, numFlag, parseFlags } fr
 import { createRegistry, exitWhenDone, trackFatal } from './bench/lifecycle';
 import { fmt, median, round } from './bench/report';
 import { dropDb, newClient, watchDatabase, type BuilderBenchContext } from './bench/builder/context';
+import { measureBrokerCeiling } from './bench/builder/broker-ceiling';
 import { measureInsertCeiling } from './bench/builder/insert-ceiling';
 import { measureLatency } from './bench/builder/latency';
 import { builderJson, renderBuilderText, summarizeBuilder } from './bench/builder/render';
-import type { BuilderBenchParams, BuilderBenchResults, InsertCeilingRun, LatencyRun, ThroughputRun } from './bench/builder/results';
+import type {
+  BrokerCeilingRun,
+  BuilderBenchParams,
+  BuilderBenchResults,
+  InsertCeilingRun,
+  LatencyRun,
+  ThroughputRun,
+} from './bench/builder/results';
 import { baselineThroughput, builderThroughput } from './bench/builder/throughput';
 import { parseQueueTypes, queueTypeOrder } from './bench/builder/queue-types';
 import { prepareWorkload } from './bench/builder/workload';
@@ -110,11 +119,12 @@ async function cleanup(c: BuilderBenchContext): Promise<void> {
 }
 
 /**
- * The builder on each queue type, the insert ceiling of its primary-type run and the baseline, in turn for
- * each repeat, so that drift hits all of them alike.
+ * The builder and the broker alone on each queue type, the insert ceiling of the primary-type run and the
+ * baseline, in turn for each repeat, so that drift hits all of them alike.
  */
-async function measureThroughput(c: BuilderBenchContext, template: Db, steps: readonly TrafficStep[]) {
+async function measureThroughput(c: BuilderBenchContext, template: Db, steps: readonly TrafficStep[], prefetch: number) {
   const builder: ThroughputRun[] = [];
+  const brokerCeiling: BrokerCeilingRun[] = [];
   const insertCeiling: InsertCeilingRun[] = [];
   const baseline: ThroughputRun[] = [];
   for (let i = 0; i < params.repeat; i++) {
@@ -126,6 +136,9 @@ async function measureThroughput(c: BuilderBenchContext, template: Db, steps: re
           `${b.reached ? '' : ` (ONLY ${b.processed}/${b.events})`}`,
       );
       builder.push(b);
+      const q = await measureBrokerCeiling(c, steps, queueType, i, prefetch);
+      log(`broker alone ${queueType} ${k}: ${fmt(q.eventsPerSecond)} events/s (publishing took ${fmt(q.publishMs)} ms)`);
+      brokerCeiling.push(q);
       if (queueType !== primaryType) continue;
       const ceiling = await measureInsertCeiling(c, written, b.processed, i);
       log(`insert ceiling ${k}: ${ceiling.documents} Updates in ${fmt(ceiling.ms)} ms = ${fmt(ceiling.eventsPerSecond)} events/s`);
@@ -138,7 +151,7 @@ async function measureThroughput(c: BuilderBenchContext, template: Db, steps: re
     );
     baseline.push(o);
   }
-  return { builder, insertCeiling, baseline };
+  return { builder, brokerCeiling, insertCeiling, baseline };
 }
 
 /** Latency of both systems at one offered rate, alternating. */
@@ -169,7 +182,7 @@ async function main(): Promise<void> {
     const prepared = await prepareWorkload(c, params);
     log(`read model: population + ${prepared.workload.stepWrites} step writes applied in ${fmt(prepared.workload.readModelApplyMs)} ms`);
 
-    const throughput = await measureThroughput(c, prepared.template, prepared.steps);
+    const throughput = await measureThroughput(c, prepared.template, prepared.steps, probe.BUILDER_PREFETCH);
     await dropDb(c, prepared.templateName);
     const latencyRate = params.rate ?? Math.max(1, round(median(throughput.baseline.map((r) => r.eventsPerSecond)) / 2, 1));
     const latency = await measureLatencies(c, latencyRate);

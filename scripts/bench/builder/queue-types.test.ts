@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareQueueTypes, parseQueueTypes, queueTypeOrder, runsOfType } from './queue-types';
-import type { ThroughputRun } from './results';
+import type { BrokerCeilingRun, ThroughputRun } from './results';
 
 const run = (eventsPerSecond: number, queueType?: 'classic' | 'quorum'): ThroughputRun => ({
   system: 'builder',
@@ -15,6 +15,14 @@ const run = (eventsPerSecond: number, queueType?: 'classic' | 'quorum'): Through
   updatesPerSecond: eventsPerSecond * 5,
   updatesInDb: 15_000,
   detail: {},
+});
+
+const broker = (eventsPerSecond: number, queueType: 'classic' | 'quorum'): BrokerCeilingRun => ({
+  queueType,
+  events: 3000,
+  ms: 500,
+  publishMs: 300,
+  eventsPerSecond,
 });
 
 describe('builder benchmark queue types', () => {
@@ -63,10 +71,36 @@ describe('builder benchmark queue types', () => {
     expect(c.quorumOverClassicByRepeat.map((x) => Number(x.toFixed(3)))).toEqual([0.8, 0.8, 0.818]);
   });
 
+  it('compares the broker alone the same way, per type and per repetition', () => {
+    const c = compareQueueTypes(
+      [run(300, 'classic'), run(240, 'quorum')],
+      ['classic', 'quorum'],
+      [broker(4000, 'classic'), broker(6000, 'quorum'), broker(5000, 'classic'), broker(5000, 'quorum')],
+    );
+    expect(c.byType.map((t) => [t.queueType, t.brokerEventsPerSecond, t.brokerRuns.length])).toEqual([
+      ['classic', 4500, 2],
+      ['quorum', 5500, 2],
+    ]);
+    expect(c.brokerQuorumOverClassic).toBeCloseTo(5500 / 4500);
+    expect(c.brokerQuorumOverClassicByRepeat).toEqual([1.5, 1]);
+  });
+
+  it('has no broker ratio when the broker alone was not measured', () => {
+    const c = compareQueueTypes([run(300, 'classic'), run(240, 'quorum')], ['classic', 'quorum']);
+    expect(c.quorumOverClassic).toBeCloseTo(0.8);
+    expect(c).toMatchObject({ brokerQuorumOverClassic: null, brokerQuorumOverClassicByRepeat: [] });
+    expect(Number.isNaN(c.byType[0]!.brokerEventsPerSecond)).toBe(true);
+  });
+
   it('has no ratio when only one type was measured', () => {
     const c = compareQueueTypes([run(300, 'quorum'), run(310, 'quorum')], ['quorum']);
     expect(c.byType).toHaveLength(1);
     expect(c.byType[0]!.eventsPerSecond).toBe(305);
-    expect(c).toMatchObject({ quorumOverClassic: null, quorumOverClassicByRepeat: [] });
+    expect(c).toMatchObject({
+      quorumOverClassic: null,
+      quorumOverClassicByRepeat: [],
+      brokerQuorumOverClassic: null,
+      brokerQuorumOverClassicByRepeat: [],
+    });
   });
 });

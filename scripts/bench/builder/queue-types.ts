@@ -4,7 +4,7 @@
  */
 import { QUEUE_TYPES, type QueueType } from '@chat3/builder';
 import { median } from '../report';
-import type { ThroughputRun } from './results';
+import type { BrokerCeilingRun, ThroughputRun } from './results';
 
 /**
  * The types named by `--queue-types` (comma-separated, e.g. `classic,quorum`), in the order given; the
@@ -41,6 +41,9 @@ export interface QueueTypeFigures {
   eventsPerSecond: number;
   updatesPerSecond: number;
   runs: ThroughputRun[];
+  /** The broker alone on this queue type (broker-ceiling.ts): median events/s, and the runs. */
+  brokerEventsPerSecond: number;
+  brokerRuns: BrokerCeilingRun[];
 }
 
 export interface QueueTypeComparison {
@@ -52,6 +55,9 @@ export interface QueueTypeComparison {
    * repetition order: the runs of each type are paired in the order they ran.
    */
   quorumOverClassicByRepeat: number[];
+  /** The same two ratios for the broker alone; null and empty unless both types were measured. */
+  brokerQuorumOverClassic: number | null;
+  brokerQuorumOverClassicByRepeat: number[];
 }
 
 /** The builder runs of `type` (a run without a type is a classic one: the default). */
@@ -59,24 +65,47 @@ export function runsOfType(runs: readonly ThroughputRun[], type: QueueType): Thr
   return runs.filter((r) => (r.queueType ?? 'classic') === type);
 }
 
-/** Medians per type and the quorum/classic ratios, from the builder runs of every type. */
-export function compareQueueTypes(runs: readonly ThroughputRun[], types: readonly QueueType[]): QueueTypeComparison {
+/** Quorum ÷ classic of each pair of runs, paired in the order they ran. */
+function pairRatios(classic: readonly { eventsPerSecond: number }[], quorum: readonly { eventsPerSecond: number }[]): number[] {
+  const pairs = Math.min(classic.length, quorum.length);
+  return Array.from({ length: pairs }, (_, i) => quorum[i]!.eventsPerSecond / classic[i]!.eventsPerSecond);
+}
+
+/** Medians per type and the quorum/classic ratios, from the builder runs and broker ceilings of every type. */
+export function compareQueueTypes(
+  runs: readonly ThroughputRun[],
+  types: readonly QueueType[],
+  broker: readonly BrokerCeilingRun[] = [],
+): QueueTypeComparison {
   const byType = types.map((queueType) => {
     const of = runsOfType(runs, queueType);
+    const brokerRuns = broker.filter((r) => r.queueType === queueType);
     return {
       queueType,
       eventsPerSecond: median(of.map((r) => r.eventsPerSecond)),
       updatesPerSecond: median(of.map((r) => r.updatesPerSecond)),
       runs: of,
+      brokerEventsPerSecond: median(brokerRuns.map((r) => r.eventsPerSecond)),
+      brokerRuns,
     };
   });
   const classic = byType.find((t) => t.queueType === 'classic');
   const quorum = byType.find((t) => t.queueType === 'quorum');
-  if (!classic || !quorum) return { byType, quorumOverClassic: null, quorumOverClassicByRepeat: [] };
-  const pairs = Math.min(classic.runs.length, quorum.runs.length);
+  if (!classic || !quorum) {
+    return {
+      byType,
+      quorumOverClassic: null,
+      quorumOverClassicByRepeat: [],
+      brokerQuorumOverClassic: null,
+      brokerQuorumOverClassicByRepeat: [],
+    };
+  }
+  const brokerMeasured = classic.brokerRuns.length > 0 && quorum.brokerRuns.length > 0;
   return {
     byType,
     quorumOverClassic: quorum.eventsPerSecond / classic.eventsPerSecond,
-    quorumOverClassicByRepeat: Array.from({ length: pairs }, (_, i) => quorum.runs[i]!.eventsPerSecond / classic.runs[i]!.eventsPerSecond),
+    quorumOverClassicByRepeat: pairRatios(classic.runs, quorum.runs),
+    brokerQuorumOverClassic: brokerMeasured ? quorum.brokerEventsPerSecond / classic.brokerEventsPerSecond : null,
+    brokerQuorumOverClassicByRepeat: pairRatios(classic.brokerRuns, quorum.brokerRuns),
   };
 }

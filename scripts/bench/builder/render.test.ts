@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../report';
-import { builderJson, medianRun, queueTypeLine, renderBuilderText, summarizeBuilder } from './render';
-import type { BuilderBenchResults, LatencyRun, ThroughputRun } from './results';
+import { builderJson, medianRun, queueTypeLine, queueTypeTable, renderBuilderText, summarizeBuilder } from './render';
+import type { BrokerCeilingRun, BuilderBenchResults, LatencyRun, ThroughputRun } from './results';
 
 const builderRun = (eventsPerSecond: number, queueType: 'classic' | 'quorum' = 'classic'): ThroughputRun => ({
   system: 'builder',
@@ -33,6 +33,14 @@ const baselineRun = (eventsPerSecond: number): ThroughputRun => ({
   updatesPerSecond: eventsPerSecond * 5,
   updatesInDb: 4500,
   detail: { processed: 900, built: 880, ignored: 20, unbuildable: 0, statsUpdates: 100, queries: 5400, errors: 0 },
+});
+
+const brokerRun = (eventsPerSecond: number, queueType: 'classic' | 'quorum'): BrokerCeilingRun => ({
+  queueType,
+  events: 3000,
+  ms: (3000 / eventsPerSecond) * 1000,
+  publishMs: 300,
+  eventsPerSecond,
 });
 
 const latencyRun = (system: 'builder' | 'baseline', p99: number): LatencyRun => ({
@@ -87,6 +95,7 @@ function results(): BuilderBenchResults {
     },
     builder: [400, 450, 420].map((x) => builderRun(x)),
     baseline: [30, 31.5, 29].map(baselineRun),
+    brokerCeiling: [4000, 4200, 3900].map((x) => brokerRun(x, 'classic')),
     insertCeiling: [900, 1000, 800].map((eventsPerSecond) => ({
       documents: 15_000,
       events: 3000,
@@ -112,6 +121,14 @@ function bothTypes(): BuilderBenchResults {
     builderRun(450, 'classic'),
     builderRun(420, 'classic'),
     builderRun(360, 'quorum'),
+  ];
+  r.brokerCeiling = [
+    brokerRun(4000, 'classic'),
+    brokerRun(6000, 'quorum'),
+    brokerRun(6600, 'quorum'),
+    brokerRun(4400, 'classic'),
+    brokerRun(4200, 'classic'),
+    brokerRun(5000, 'quorum'),
   ];
   return r;
 }
@@ -175,6 +192,21 @@ describe('builder benchmark report', () => {
     expect(text).toContain('builder, classic queues = 46.7 % of the raw insert ceiling');
   });
 
+  it('tables the builder and the broker alone per queue type, with their quorum/classic ratios', () => {
+    const lines = queueTypeTable(summarizeBuilder(bothTypes())).split('\n');
+    expect(lines[0]).toMatch(/^queue type +\| builder events\/s \| runs +\| broker alone events\/s \| runs$/);
+    expect(lines[2]).toMatch(/^classic +\| 420 +\| 400, 450, 420 +\| 4,200 +\| 4,000, 4,400, 4,200$/);
+    expect(lines[3]).toMatch(/^quorum +\| 378 +\| 380, 378, 360 +\| 6,000 +\| 6,000, 6,600, 5,000$/);
+    expect(lines[4]).toMatch(/^quorum ÷ classic \| 0\.90× +\| 0\.95×, 0\.84×, 0\.86× \| 1\.43× +\| 1\.50×, 1\.50×, 1\.19×$/);
+    expect(renderBuilderText(bothTypes())).toContain('### Queue types (medians; "broker alone": the same events through one durable queue');
+  });
+
+  it('has no ratio row with one queue type', () => {
+    const lines = queueTypeTable(summarizeBuilder(results())).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^classic +\| 420 +\| 400, 450, 420 +\| 4,000 +\| 4,000, 4,200, 3,900$/);
+  });
+
   it('compares the ceiling, the baseline and the goal with the primary queue type only', () => {
     const s = summarizeBuilder(bothTypes());
     expect(s.primary).toBe('classic');
@@ -210,7 +242,24 @@ describe('builder benchmark report', () => {
       },
       quorumOverClassic: 0.9,
       quorumOverClassicByRepeat: [0.95, 0.84, 0.857],
+      broker: {
+        byType: {
+          classic: { eventsPerSecond: 4200, runsEventsPerSecond: [4000, 4400, 4200] },
+          quorum: { eventsPerSecond: 6000, runsEventsPerSecond: [6000, 6600, 5000] },
+        },
+        quorumOverClassic: 1.429,
+        quorumOverClassicByRepeat: [1.5, 1.5, 1.19],
+        runs: expect.any(Array),
+      },
     });
+    expect(parsed.throughput.queueTypes.broker.runs[1]).toEqual({
+      queueType: 'quorum',
+      events: 3000,
+      ms: 500,
+      publishMs: 300,
+      eventsPerSecond: 6000,
+    });
+    expect(parsed.throughput.queueTypes.broker.runs[2].ms).toBe(454.55);
   });
 
   it('picks the median run by events/s', () => {

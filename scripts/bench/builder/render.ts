@@ -76,7 +76,7 @@ export function summarizeBuilder(r: BuilderBenchResults) {
       msMax: Math.max(0, ...seconds) * 1000,
     },
     latency: { builder: latencyOf(r.latency, 'builder'), baseline: latencyOf(r.latency, 'baseline') },
-    queueTypes: compareQueueTypes(r.builder, r.params.queueTypes),
+    queueTypes: compareQueueTypes(r.builder, r.params.queueTypes, r.brokerCeiling),
     goals,
   };
 }
@@ -145,15 +145,39 @@ function dbTable(b: ThroughputRun): string {
   );
 }
 
+const ratio = (x: number | null) => (x === null ? 'n/a' : `${fmt(x, 2)}×`);
+
 /** The quorum/classic line: the ratio of the medians, and the ratio within each repetition. */
 export function queueTypeLine(s: BuilderSummary): string | null {
   const q = s.queueTypes;
   if (q.quorumOverClassic === null) return null;
   const runs = q.byType.map((t) => `${t.runs.length} ${t.queueType}`).join(' and ');
   return (
-    `quorum ÷ classic = ${fmt(q.quorumOverClassic, 2)}× (median events/s, ${runs} runs, the two types taking turns in ` +
-    `each repetition; within each repetition ${q.quorumOverClassicByRepeat.map((x) => `${fmt(x, 2)}×`).join(', ')})`
+    `quorum ÷ classic = ${ratio(q.quorumOverClassic)} (median events/s, ${runs} runs, the two types taking turns in ` +
+    `each repetition; within each repetition ${q.quorumOverClassicByRepeat.map(ratio).join(', ')})`
   );
+}
+
+/** Builder and broker alone, per queue type, and (with both types) their quorum/classic ratios. */
+export function queueTypeTable(s: BuilderSummary): string {
+  const q = s.queueTypes;
+  const rows = q.byType.map((t) => [
+    t.queueType,
+    fmt(t.eventsPerSecond),
+    t.runs.map((x) => fmt(x.eventsPerSecond)).join(', '),
+    fmt(t.brokerEventsPerSecond),
+    t.brokerRuns.map((x) => fmt(x.eventsPerSecond)).join(', '),
+  ]);
+  if (q.quorumOverClassic !== null) {
+    rows.push([
+      'quorum ÷ classic',
+      ratio(q.quorumOverClassic),
+      q.quorumOverClassicByRepeat.map(ratio).join(', '),
+      ratio(q.brokerQuorumOverClassic),
+      q.brokerQuorumOverClassicByRepeat.map(ratio).join(', '),
+    ]);
+  }
+  return table(['queue type', 'builder events/s', 'runs', 'broker alone events/s', 'runs'], rows);
 }
 
 function latencyTable(s: BuilderSummary): string {
@@ -201,6 +225,11 @@ export function renderBuilderText(r: BuilderBenchResults, s: BuilderSummary = su
       `${fmt(s.insertShare * 100, 1)} % of its wall time (median run)`,
     `builder batches: size median ${fmt(s.batches.sizeMedian)} (max ${fmt(s.batches.sizeMax)}), duration median ` +
       `${fmt(s.batches.msMedian)} ms (max ${fmt(s.batches.msMax)} ms), over ${s.batches.count} batches`,
+    '',
+    `### Queue types (medians; "broker alone": the same events through one durable queue of the type, consumed ` +
+      `with prefetch ${c.prefetch}, acked, no database)`,
+    '',
+    queueTypeTable(s),
     '',
     `### Where the builder's time goes (median ${s.primary} run; database commands timed by the driver, concurrent ones overlap)`,
     '',
@@ -273,6 +302,17 @@ export function builderJson(r: BuilderBenchResults, s: BuilderSummary = summariz
         ),
         quorumOverClassic: s.queueTypes.quorumOverClassic === null ? null : round(s.queueTypes.quorumOverClassic, 3),
         quorumOverClassicByRepeat: s.queueTypes.quorumOverClassicByRepeat.map((x) => round(x, 3)),
+        broker: {
+          byType: Object.fromEntries(
+            s.queueTypes.byType.map((t) => [
+              t.queueType,
+              { eventsPerSecond: round(t.brokerEventsPerSecond), runsEventsPerSecond: t.brokerRuns.map((x) => round(x.eventsPerSecond)) },
+            ]),
+          ),
+          quorumOverClassic: s.queueTypes.brokerQuorumOverClassic === null ? null : round(s.queueTypes.brokerQuorumOverClassic, 3),
+          quorumOverClassicByRepeat: s.queueTypes.brokerQuorumOverClassicByRepeat.map((x) => round(x, 3)),
+          runs: r.brokerCeiling.map((x) => roundAll(x)),
+        },
       },
       baseline: {
         eventsPerSecond: round(s.baselineRate, 2),

@@ -58,6 +58,16 @@ export interface InsertCeilingRun {
   eventsPerSecond: number;
 }
 
+/** The run's events through one durable queue of one type and nothing else: the broker alone, no database. */
+export interface BrokerCeilingRun {
+  queueType: QueueType;
+  events: number;
+  /** From the first publish to the last ack. */
+  ms: number;
+  publishMs: number;
+  eventsPerSecond: number;
+}
+
 export interface LatencyRun {
   system: BuilderSystem;
   offeredRate: number;
@@ -98,6 +108,8 @@ export interface BuilderBenchResults {
   builder: ThroughputRun[];
   baseline: ThroughputRun[];
   insertCeiling: InsertCeilingRun[];
+  /** The broker alone on each queue type, in the order they ran (right after the builder run of that type). */
+  brokerCeiling: BrokerCeilingRun[];
   /** The offered rate of the latency phase (events/s). */
   latencyRate: number;
   latency: LatencyRun[];
