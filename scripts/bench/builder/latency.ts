@@ -1,8 +1,10 @@
 /**
  * Latency event → Update (Update.createdAt − eventCreatedAt) of the builder or the baseline at one
  * offered rate: live simulated traffic (read-model writes, then events) on a fresh database seeded with
- * the population, for a few seconds; then every Update written is read back.
+ * the population, for a few seconds; then every Update written is read back. The builder declares its
+ * queues as the type it is given (the run's primary queue type).
  */
+import type { QueueType } from '@chat3/builder';
 import { createSimulation, ensureReadModelIndexes } from '@chat3/simulator';
 import { median, summarize } from '../report';
 import { writeReadModel } from '../read-model-writes';
@@ -26,7 +28,7 @@ export async function measureLatency(
   ctx: BuilderBenchContext,
   system: BuilderSystem,
   rep: number,
-  options: SimulationOptions & { rate: number; seconds: number; baselineStats: boolean },
+  options: SimulationOptions & { rate: number; seconds: number; baselineStats: boolean; queueType: QueueType },
 ): Promise<LatencyRun> {
   const n = measurementNames(ctx, `${system === 'builder' ? 'b' : 'o'}_lat${rep}`);
   const db = ctx.mongo.db(n.db);
@@ -38,7 +40,7 @@ export async function measureLatency(
   let cleanupBroker: () => Promise<void>;
   let batches: number[] | undefined;
   if (system === 'builder') {
-    const b = await startBuilder(ctx, n, `lat${rep}`);
+    const b = await startBuilder(ctx, n, `lat${rep}`, options.queueType);
     batches = b.batchSeconds;
     processed = () => processedBy(b.metrics);
     stop = b.stop;

@@ -2,8 +2,10 @@
  * The builder benchmark's report, from its results alone (pure): the figures derived from the runs
  * (medians, ratios, goals), text tables for a reader and one JSON line for a machine.
  */
+import type { QueueType } from '@chat3/builder';
 import { reportHeader } from '../common';
 import { fmt, median, round, roundAll, table } from '../report';
+import { compareQueueTypes, runsOfType } from './queue-types';
 import type { BuilderBenchResults, BuilderSystem, LatencyRun, ThroughputRun } from './results';
 
 export type GoalStatus = 'MET' | 'MISSED';
@@ -33,24 +35,27 @@ function latencyOf(runs: readonly LatencyRun[], system: BuilderSystem) {
   };
 }
 
-/** Every derived figure of the report. */
+/** Every derived figure of the report. The builder's figures are those of its primary queue type. */
 export function summarizeBuilder(r: BuilderBenchResults) {
-  const builderRate = median(r.builder.map((x) => x.eventsPerSecond));
+  const primary: QueueType = r.params.queueTypes[0] ?? 'classic';
+  const builderRuns = runsOfType(r.builder, primary);
+  const builderRate = median(builderRuns.map((x) => x.eventsPerSecond));
   const baselineRate = median(r.baseline.map((x) => x.eventsPerSecond));
   const ceilingEvents = median(r.insertCeiling.map((x) => x.eventsPerSecond));
   const ratio = builderRate / baselineRate;
-  const bMid = medianRun(r.builder);
-  const sizes = r.builder.flatMap((x) => x.batchSizes ?? []);
-  const seconds = r.builder.flatMap((x) => x.batchSeconds ?? []);
+  const bMid = medianRun(builderRuns);
+  const sizes = builderRuns.flatMap((x) => x.batchSizes ?? []);
+  const seconds = builderRuns.flatMap((x) => x.batchSeconds ?? []);
   const insert = bMid.db?.find((c) => c.key === 'insert updates');
   const goals: Goal[] = [
     { goal: 'builder ≥ 10× the baseline (events/s)', value: `${fmt(ratio, 1)}×`, status: ratio >= 10 ? 'MET' : 'MISSED' },
   ];
   return {
+    primary,
     builderRate,
     baselineRate,
     ratio,
-    builderUpdatesRate: median(r.builder.map((x) => x.updatesPerSecond)),
+    builderUpdatesRate: median(builderRuns.map((x) => x.updatesPerSecond)),
     baselineUpdatesRate: median(r.baseline.map((x) => x.updatesPerSecond)),
     ceiling: {
       eventsPerSecond: ceilingEvents,
@@ -71,28 +76,38 @@ export function summarizeBuilder(r: BuilderBenchResults) {
       msMax: Math.max(0, ...seconds) * 1000,
     },
     latency: { builder: latencyOf(r.latency, 'builder'), baseline: latencyOf(r.latency, 'baseline') },
+    queueTypes: compareQueueTypes(r.builder, r.params.queueTypes, r.brokerCeiling),
     goals,
   };
 }
 
 export type BuilderSummary = ReturnType<typeof summarizeBuilder>;
 
+/** The builder's row label: its queue type, when the run measured more than one. */
+function builderLabel(s: BuilderSummary, queueType: QueueType): string {
+  return s.queueTypes.byType.length > 1 ? `builder, ${queueType} queues` : 'builder';
+}
+
 function throughputTable(r: BuilderBenchResults, s: BuilderSummary): string {
-  const b = s.bMid;
   const o = s.oMid;
   const c = r.insertCeiling;
   return table(
     ['system', 'events/s', 'Updates/s', 'runs (events/s)', 'detail (median run)'],
     [
-      [
-        'builder',
-        fmt(s.builderRate),
-        fmt(s.builderUpdatesRate),
-        r.builder.map((x) => fmt(x.eventsPerSecond)).join(', '),
-        `${b.processed}/${b.events} events in ${fmt(b.ms)} ms (publishing took ${fmt(b.publishMs)} ms); ` +
-          `built ${b.detail.built}, ignored ${b.detail.ignored}, dead-lettered ${b.detail.deadLettered}; ` +
-          `${b.updates} Updates (${b.updatesInDb} in DB); ${b.detail.batches} batches; retries ${b.detail.retries}`,
-      ],
+      ...s.queueTypes.byType.map((t) => {
+        const b = t.runs.length ? medianRun(t.runs) : undefined;
+        return [
+          builderLabel(s, t.queueType),
+          fmt(t.eventsPerSecond),
+          fmt(t.updatesPerSecond),
+          t.runs.map((x) => fmt(x.eventsPerSecond)).join(', '),
+          b
+            ? `${b.processed}/${b.events} events in ${fmt(b.ms)} ms (publishing took ${fmt(b.publishMs)} ms); ` +
+              `built ${b.detail.built}, ignored ${b.detail.ignored}, dead-lettered ${b.detail.deadLettered}; ` +
+              `${b.updates} Updates (${b.updatesInDb} in DB); ${b.detail.batches} batches; retries ${b.detail.retries}`
+            : 'no runs',
+        ];
+      }),
       [
         'baseline',
         fmt(s.baselineRate, 1),
@@ -130,6 +145,41 @@ function dbTable(b: ThroughputRun): string {
   );
 }
 
+const ratio = (x: number | null) => (x === null ? 'n/a' : `${fmt(x, 2)}×`);
+
+/** The quorum/classic line: the ratio of the medians, and the ratio within each repetition. */
+export function queueTypeLine(s: BuilderSummary): string | null {
+  const q = s.queueTypes;
+  if (q.quorumOverClassic === null) return null;
+  const runs = q.byType.map((t) => `${t.runs.length} ${t.queueType}`).join(' and ');
+  return (
+    `quorum ÷ classic = ${ratio(q.quorumOverClassic)} (median events/s, ${runs} runs, the two types taking turns in ` +
+    `each repetition; within each repetition ${q.quorumOverClassicByRepeat.map(ratio).join(', ')})`
+  );
+}
+
+/** Builder and broker alone, per queue type, and (with both types) their quorum/classic ratios. */
+export function queueTypeTable(s: BuilderSummary): string {
+  const q = s.queueTypes;
+  const rows = q.byType.map((t) => [
+    t.queueType,
+    fmt(t.eventsPerSecond),
+    t.runs.map((x) => fmt(x.eventsPerSecond)).join(', '),
+    fmt(t.brokerEventsPerSecond),
+    t.brokerRuns.map((x) => fmt(x.eventsPerSecond)).join(', '),
+  ]);
+  if (q.quorumOverClassic !== null) {
+    rows.push([
+      'quorum ÷ classic',
+      ratio(q.quorumOverClassic),
+      q.quorumOverClassicByRepeat.map(ratio).join(', '),
+      ratio(q.brokerQuorumOverClassic),
+      q.brokerQuorumOverClassicByRepeat.map(ratio).join(', '),
+    ]);
+  }
+  return table(['queue type', 'builder events/s', 'runs', 'broker alone events/s', 'runs'], rows);
+}
+
 function latencyTable(s: BuilderSummary): string {
   return table(
     ['system', 'offered ev/s', 'p50', 'p99', 'max', 'from publish p50 / p99', 'events', 'Updates', 'kept up'],
@@ -153,10 +203,13 @@ function latencyTable(s: BuilderSummary): string {
 export function renderBuilderText(r: BuilderBenchResults, s: BuilderSummary = summarizeBuilder(r)): string {
   const { builderConfig: c, workload: w, params: p } = r;
   const env = Object.keys(r.env.builderEnv).length ? `; env ${JSON.stringify(r.env.builderEnv)}` : '';
+  const quorumLine = queueTypeLine(s);
   return [
     ...reportHeader('Builder benchmark', r.command, r.env),
     `load      1-min load average ${fmt(r.load.start, 2)} at the start, ${fmt(r.load.end, 2)} at the end`,
     `builder   batch ${c.batchSize}, wait ${c.batchWaitMs} ms, ${c.partitions} partitions, prefetch ${c.prefetch}${env}`,
+    `queues    ${p.queueTypes.join(', ')}` +
+      (p.queueTypes.length > 1 ? ` (${s.primary} is compared with the ceiling and the baseline and runs the latency phase)` : ''),
     `workload  seed ${p.seed}: ${w.users} users ${JSON.stringify(w.userTypes)}, ${w.dialogs} dialogs ` +
       `(members median ${w.membersMedian}, max ${w.membersMax}); ${p.events} events, ${w.stepWrites} ` +
       `read-model writes (applied before timing, ${fmt(w.readModelApplyMs / 1000, 1)} s)`,
@@ -166,18 +219,25 @@ export function renderBuilderText(r: BuilderBenchResults, s: BuilderSummary = su
     '',
     throughputTable(r, s),
     '',
-    `builder = ${fmt(s.ceiling.builderShare * 100, 1)} % of the raw insert ceiling measured in the same run ` +
+    ...(quorumLine === null ? [] : [quorumLine]),
+    `${builderLabel(s, s.primary)} = ${fmt(s.ceiling.builderShare * 100, 1)} % of the raw insert ceiling measured in the same run ` +
       `(${fmt(s.builderRate)} of ${fmt(s.ceiling.eventsPerSecond)} events/s); its own insertMany commands ran ` +
       `${fmt(s.insertShare * 100, 1)} % of its wall time (median run)`,
     `builder batches: size median ${fmt(s.batches.sizeMedian)} (max ${fmt(s.batches.sizeMax)}), duration median ` +
       `${fmt(s.batches.msMedian)} ms (max ${fmt(s.batches.msMax)} ms), over ${s.batches.count} batches`,
     '',
-    `### Where the builder's time goes (median run; database commands timed by the driver, concurrent ones overlap)`,
+    `### Queue types (medians; "broker alone": the same events through one durable queue of the type, consumed ` +
+      `with prefetch ${c.prefetch}, acked, no database)`,
+    '',
+    queueTypeTable(s),
+    '',
+    `### Where the builder's time goes (median ${s.primary} run; database commands timed by the driver, concurrent ones overlap)`,
     '',
     dbTable(s.bMid),
     '',
     `## Latency event → Update (Update.createdAt − eventCreatedAt, ms; live traffic at ${fmt(r.latencyRate, 1)} events/s offered ` +
-      `${p.rate === null ? '= 50 % of the baseline median' : '(--rate)'}, ${p.latencySeconds} s per run, medians of ${p.repeat})`,
+      `${p.rate === null ? '= 50 % of the baseline median' : '(--rate)'}, ${p.latencySeconds} s per run, medians of ${p.repeat}; ` +
+      `builder on ${s.primary} queues)`,
     '',
     latencyTable(s),
     'eventCreatedAt is stamped when the simulator generates the step, before its read-model writes are applied; ' +
@@ -220,12 +280,39 @@ export function builderJson(r: BuilderBenchResults, s: BuilderSummary = summariz
     workload: { ...r.workload, readModelApplyMs: round(r.workload.readModelApplyMs) },
     throughput: {
       builder: {
+        queueType: s.primary,
         eventsPerSecond: round(s.builderRate),
         updatesPerSecond: round(s.builderUpdatesRate),
         batchSizeMedian: round(s.batches.sizeMedian),
         batchDurationMsMedian: round(s.batches.msMedian),
         insertShareOfWall: round(s.insertShare, 3),
+        /** Every builder run, of every queue type (each names its own). */
         runs: r.builder.map(stripThroughput),
+      },
+      queueTypes: {
+        byType: Object.fromEntries(
+          s.queueTypes.byType.map((t) => [
+            t.queueType,
+            {
+              eventsPerSecond: round(t.eventsPerSecond),
+              updatesPerSecond: round(t.updatesPerSecond),
+              runsEventsPerSecond: t.runs.map((x) => round(x.eventsPerSecond)),
+            },
+          ]),
+        ),
+        quorumOverClassic: s.queueTypes.quorumOverClassic === null ? null : round(s.queueTypes.quorumOverClassic, 3),
+        quorumOverClassicByRepeat: s.queueTypes.quorumOverClassicByRepeat.map((x) => round(x, 3)),
+        broker: {
+          byType: Object.fromEntries(
+            s.queueTypes.byType.map((t) => [
+              t.queueType,
+              { eventsPerSecond: round(t.brokerEventsPerSecond), runsEventsPerSecond: t.brokerRuns.map((x) => round(x.eventsPerSecond)) },
+            ]),
+          ),
+          quorumOverClassic: s.queueTypes.brokerQuorumOverClassic === null ? null : round(s.queueTypes.brokerQuorumOverClassic, 3),
+          quorumOverClassicByRepeat: s.queueTypes.brokerQuorumOverClassicByRepeat.map((x) => round(x, 3)),
+          runs: r.brokerCeiling.map((x) => roundAll(x)),
+        },
       },
       baseline: {
         eventsPerSecond: round(s.baselineRate, 2),

@@ -1,4 +1,5 @@
 /** The builder benchmark's results: what each measurement returns, and the whole run's record. */
+import type { QueueType } from '@chat3/builder';
 import type { Environment } from '../common';
 import type { CommandTiming } from '../db-timing';
 import type { Summary } from '../report';
@@ -14,6 +15,12 @@ export interface BuilderBenchParams {
   latencySeconds: number;
   baselineSeconds: number;
   baselineStats: boolean;
+  /**
+   * The builder's queue types (BUILDER_QUEUE_TYPE) whose throughput is measured, each in every repetition.
+   * The first is the primary type: its runs are the ones compared with the baseline and the insert
+   * ceiling, and the latency phase runs on it.
+   */
+  queueTypes: QueueType[];
   quick: boolean;
 }
 
@@ -22,6 +29,8 @@ export type BuilderSystem = 'builder' | 'baseline';
 /** Events published as fast as confirms allow, timed until the system processed them all (or its time ran out). */
 export interface ThroughputRun {
   system: BuilderSystem;
+  /** Builder only: the type its intake, partition and dead-letter queues were declared as. */
+  queueType?: QueueType;
   events: number;
   processed: number;
   reached: boolean;
@@ -46,6 +55,16 @@ export interface InsertCeilingRun {
   ms: number;
   updatesPerSecond: number;
   /** Events per second, had the builder's writes been this one insertMany and nothing else. */
+  eventsPerSecond: number;
+}
+
+/** The run's events through one durable queue of one type and nothing else: the broker alone, no database. */
+export interface BrokerCeilingRun {
+  queueType: QueueType;
+  events: number;
+  /** From the first publish to the last ack. */
+  ms: number;
+  publishMs: number;
   eventsPerSecond: number;
 }
 
@@ -85,9 +104,12 @@ export interface BuilderBenchResults {
   env: Environment & { mongoUri: string; builderEnv: Record<string, string> };
   builderConfig: { batchSize: number; batchWaitMs: number; partitions: number; prefetch: number };
   workload: BuilderWorkload;
+  /** Every builder throughput run, of every queue type, in the order they ran. */
   builder: ThroughputRun[];
   baseline: ThroughputRun[];
   insertCeiling: InsertCeilingRun[];
+  /** The broker alone on each queue type, in the order they ran (right after the builder run of that type). */
+  brokerCeiling: BrokerCeilingRun[];
   /** The offered rate of the latency phase (events/s). */
   latencyRate: number;
   latency: LatencyRun[];

@@ -4,7 +4,14 @@
  * (baseline-worker.ts) on its own intake queue. Both register what they create for clean-up.
  */
 import { createMonotonicClock } from '@chat3/core';
-import { builderTopology, createBuilderMetrics, createMongoBuilder, loadBuilderConfig, type BuilderMetrics } from '@chat3/builder';
+import {
+  builderTopology,
+  createBuilderMetrics,
+  createMongoBuilder,
+  loadBuilderConfig,
+  type BuilderMetrics,
+  type QueueType,
+} from '@chat3/builder';
 import type { Db } from 'mongodb';
 import { createIntake } from '../broker';
 import { sleep } from '../common';
@@ -31,8 +38,11 @@ export async function processedBy(metrics: BuilderMetrics): Promise<number> {
   return built + ignored + dead;
 }
 
-/** The real builder on `n`'s database and events exchange; resolves once it holds every partition. */
-export async function startBuilder(ctx: BuilderBenchContext, n: MeasurementNames, label: string) {
+/**
+ * The real builder on `n`'s database and events exchange, its queues declared as `queueType`; resolves
+ * once it holds every partition.
+ */
+export async function startBuilder(ctx: BuilderBenchContext, n: MeasurementNames, label: string, queueType: QueueType) {
   const config = loadBuilderConfig({
     ...ctx.builderEnv,
     MONGODB_URI: ctx.mongoUri,
@@ -40,11 +50,17 @@ export async function startBuilder(ctx: BuilderBenchContext, n: MeasurementNames
     RABBITMQ_URL: ctx.rabbitUrl,
     RABBITMQ_EVENTS_EXCHANGE: n.exchange,
     BUILDER_QUEUE: n.queue,
+    BUILDER_QUEUE_TYPE: queueType,
     METRICS_PORT: '0',
     LOG_LEVEL: 'silent',
     BUILDER_INSTANCE_ID: `bench-${label}`,
   });
-  const topology = builderTopology(config.RABBITMQ_EVENTS_EXCHANGE, config.BUILDER_QUEUE, config.BUILDER_PARTITIONS);
+  const topology = builderTopology(
+    config.RABBITMQ_EVENTS_EXCHANGE,
+    config.BUILDER_QUEUE,
+    config.BUILDER_PARTITIONS,
+    config.BUILDER_QUEUE_TYPE,
+  );
   const queues = [topology.intakeQueue, ...topology.partitionQueues, topology.deadLetterQueue];
   const exchanges = [topology.eventsExchange, topology.partitionExchange, topology.deadLetterExchange];
   for (const q of queues) ctx.created.queues.add(q);

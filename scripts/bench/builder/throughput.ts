@@ -2,8 +2,11 @@
  * Throughput of the builder and of the baseline on the same events, each on a fresh copy of the read
  * model: the events are published as fast as confirms allow, and the clock stops when the system has
  * processed them all (the baseline: or when its time is up). The builder's run also hands back the
- * Update documents it wrote, for the insert ceiling (insert-ceiling.ts).
+ * Update documents it wrote, for the insert ceiling (insert-ceiling.ts). Each builder run declares its
+ * queues as one type (classic or quorum) under names of its own, and deletes them when it ends: a
+ * queue's type cannot be changed once declared.
  */
+import type { QueueType } from '@chat3/builder';
 import type { TrafficStep } from '@chat3/simulator';
 import { sendEvents } from '@chat3/simulator';
 import type { ConfirmChannel } from 'amqplib';
@@ -58,10 +61,11 @@ export async function builderThroughput(
   rep: number,
   template: Db,
   steps: readonly TrafficStep[],
+  queueType: QueueType,
 ): Promise<{ run: ThroughputRun; written: Document[] }> {
-  const n = measurementNames(ctx, `b_tp${rep}`);
+  const n = measurementNames(ctx, `b_${queueType}_tp${rep}`);
   const db = await freshReadModel(ctx, n.db, template);
-  const b = await startBuilder(ctx, n, `tp${rep}`);
+  const b = await startBuilder(ctx, n, `${queueType}-tp${rep}`, queueType);
   try {
     b.timing.reset();
     const t0 = performance.now();
@@ -84,6 +88,7 @@ export async function builderThroughput(
     const written = await writtenUpdates(db);
     const run: ThroughputRun = {
       system: 'builder',
+      queueType,
       events: steps.length,
       processed: w.count,
       reached: w.reached,
