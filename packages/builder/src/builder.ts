@@ -203,6 +203,8 @@ export function createBuilder(deps: BuilderDeps): Builder {
         name: `chat3-builder ${instanceId}`,
         logger,
         onFatal,
+        // Forwarding and dead-lettering wait, silently, while the broker is away or blocks us: not a wedged loop.
+        onAvailabilityChange: (available) => deps.loops?.dependency('rabbitmq').set(available),
         async onConnect(model) {
           const setup = await model.createChannel();
           await assertBuilderTopology(setup, topology);

@@ -154,7 +154,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
     if (fromNow) for (const p of held) needsSweep.add(p);
     const mark = s.resumeToken;
     if (!(await catchUp([...new Set([...needsSweep, ...dispatcher.faulted(held)])].filter((p) => held.includes(p))))) return;
-    if (first === null) position = mark ?? position;
+    if (first === null && !replaySeen) position = mark ?? position;
 
     state = 'tailing';
     const batches = batchesInFlight(held);
@@ -192,8 +192,9 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         await batches.settle();
         const at = s.resumeToken;
         if (!(await catchUp(dispatcher.faulted(held)))) return;
-        // Everything read from the stream so far is now published or was covered by the sweep.
-        if (dispatcher.faulted(held).length === 0) position = at ?? position;
+        // Everything read from the stream so far is now published or was covered by the sweep (a
+        // replay's event read meanwhile waits for its own sweep of every held partition).
+        if (dispatcher.faulted(held).length === 0 && !replaySeen) position = at ?? position;
         state = 'tailing';
       }
       if (replaySeen && Date.now() >= nextReplaySweep) await replaySweep(s, held, batches);
@@ -250,7 +251,7 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
         continue;
       }
       try {
-        await options.loop.step(() => tail(held));
+        await options.loop.step(() => tailThenClose(held));
         failures = 0;
       } catch (err) {
         if (stopped()) break;
@@ -267,12 +268,19 @@ export function createChangeStreamTailer(options: ChangeStreamTailerOptions) {
           logger.warn({ err: errorMessage(err), code }, 'change stream interrupted; resuming');
         }
         await pause.sleep(backoffDelay(failures++, { baseMs: 100, maxMs: 5_000 }));
-      } finally {
-        await stream?.close().catch(() => undefined);
-        stream = undefined;
       }
     }
     state = 'stopped';
+  }
+
+  /** One stream's life, closing included (a close that hangs is a wedged loop too). */
+  async function tailThenClose(held: number[]): Promise<void> {
+    try {
+      await tail(held);
+    } finally {
+      await stream?.close().catch(() => undefined);
+      stream = undefined;
+    }
   }
 
   return {

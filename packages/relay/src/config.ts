@@ -29,7 +29,7 @@ export const relayEnvSchema = z.object({
     100,
     10,
     60_000,
-    'polling mode: sweeps start this often (start to start; a backlog is swept without pause); change-stream mode: least time between two sweeps woken by a replay',
+    'polling mode: sweeps start this often (start to start; a backlog is swept without pause); change-stream mode: least time between two sweeps woken by a replay (at least 500 ms)',
   ),
   RELAY_SWEEP_INTERVAL_MS: intVar(30_000, 1_000, 3_600_000, 'change-stream mode: safety-net sweep period'),
   RELAY_SWEEP_GRACE_MS: intVar(5_000, 0, 3_600_000, 'the safety-net sweep leaves Updates younger than this to the stream'),

@@ -155,7 +155,9 @@ export function createRelay(deps: RelayDeps): Relay {
     tokens: () => resumeTokens(leases.group(), instanceId),
     batchSize: config.RELAY_BATCH_SIZE,
     sweepIntervalMs: config.RELAY_SWEEP_INTERVAL_MS,
-    replaySweepIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+    // A replay puts Updates back every half second (scripts/replay/replay.ts); sweeping more often would
+    // only cost every change-stream relay queries while it runs.
+    replaySweepIntervalMs: Math.max(config.RELAY_POLL_INTERVAL_MS, 500),
     sweepGraceMs: config.RELAY_SWEEP_GRACE_MS,
     tokenSaveIntervalMs: config.RELAY_TOKEN_SAVE_INTERVAL_MS,
     loop: loop('change-stream'),
@@ -234,6 +236,8 @@ export function createRelay(deps: RelayDeps): Relay {
         onFatal,
         onConnect: (model) => publisher.attach(model),
         onBlockedChange: (blocked) => metrics.brokerBlocked.set(blocked ? 1 : 0),
+        // Publishing waits, silently, while the broker is away or blocks us: not a wedged loop.
+        onAvailabilityChange: (available) => deps.loops?.dependency('rabbitmq').set(available),
       });
       enterMode(await retryingStartup('mode', logger, chooseMode));
       await retryingStartup('leases', logger, () => leases.start());

@@ -95,13 +95,18 @@ export function createRetention(options: RetentionOptions): Retention {
   const deleter = loop('retention');
   const sampler = loop('retention-stats');
 
-  /** Runs `step` until it succeeds or the retention stops; false when stopped first. */
+  /**
+   * Runs `step` until it succeeds or the retention stops; false when stopped first. Not a step of the
+   * deleter's loop (only its failures are recorded): building the index on a large collection takes as
+   * long as it takes, and every relay would otherwise be called wedged at once.
+   */
   async function untilDone(what: string, step: () => Promise<void>): Promise<boolean> {
     for (let attempt = 1; !stopped; attempt++) {
       try {
-        await deleter.step(step);
+        await step();
         return true;
       } catch (err) {
+        deleter.error(err);
         const delayMs = backoffDelay(attempt, RETRY);
         logger.warn({ err: errorMessage(err), delayMs }, `${what} failed; retrying`);
         await pause.sleep(delayMs);

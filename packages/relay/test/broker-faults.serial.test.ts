@@ -58,9 +58,10 @@ describe('relay and whole-broker faults', () => {
     await f.waitAllPublished(30_000);
   });
 
-  it('rides out a memory alarm: no confirm-timeout re-sends, blocked in /readyz and the metric, everything published after', async () => {
+  it('rides out a memory alarm: no confirm-timeout re-sends, blocked in /readyz and the metric, healthy in /healthz, everything published after', async () => {
     const f = (fx = await createRelayFixture('ralarm'));
-    const relay = f.startRelay({ RELAY_CONFIRM_TIMEOUT_MS: '1000' });
+    // A loop waiting on a blocked broker is silent, by design: not wedged however long the alarm lasts.
+    const relay = f.startRelay({ RELAY_CONFIRM_TIMEOUT_MS: '1000', HEALTH_WEDGED_MS: '2000' });
     await f.started(relay);
     const warm = makeUpdate('warm', 0);
     await f.insert([warm]);
@@ -76,8 +77,11 @@ describe('relay and whole-broker faults', () => {
     const ready = await f.readyz(relay);
     expect(ready.status).toBe(503);
     expect(ready.body.checks.blocked).toBe(true);
-    // Several confirm timeouts' worth of alarm.
+    // Several confirm timeouts' (and wedge thresholds') worth of alarm.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const health = await f.readyz(relay, '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body.checks.waitingFor).toEqual(['rabbitmq']);
     // Every reason's series exists from the start (at 0), so all of them are summed.
     expect(await f.metricTotal(relay, 'chat3_relay_publish_failures_total')).toBe(0);
 

@@ -131,10 +131,13 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
   }
 
-  /** A relay's /readyz: status and checks. */
-  async function readyz(proc: ManagedProcess): Promise<{ status: number; body: { ok: boolean; checks: Record<string, unknown> } }> {
+  /** A relay's /readyz (or /healthz): status and checks. */
+  async function readyz(
+    proc: ManagedProcess,
+    path: '/readyz' | '/healthz' = '/readyz',
+  ): Promise<{ status: number; body: { ok: boolean; checks: Record<string, unknown> } }> {
     const { entry } = await proc.waitForLog((e) => e.msg === 'ops server listening', 10_000);
-    const res = await fetch(`http://127.0.0.1:${entry!.port}/readyz`);
+    const res = await fetch(`http://127.0.0.1:${entry!.port}${path}`);
     return { status: res.status, body: (await res.json()) as { ok: boolean; checks: Record<string, unknown> } };
   }
 

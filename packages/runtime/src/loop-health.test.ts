@@ -85,3 +85,20 @@ describe('loop health', () => {
     await expect(h.health.loop('x').step(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
   });
 });
+
+describe('loop health with a dependency', () => {
+  it('calls no loop wedged while a dependency it waits on is away, and counts silence again from its return', async () => {
+    const h = harness();
+    const rabbit = h.health.dependency('rabbitmq');
+    const step = h.open('router');
+    rabbit.set(false);
+    h.advance(3_600_000);
+    expect(h.health.report()).toMatchObject({ ok: true, checks: { wedged: [], waitingFor: ['rabbitmq'] } });
+    rabbit.set(true);
+    h.advance(1_000);
+    expect(h.health.report()).toMatchObject({ ok: true, checks: { waitingFor: [] } });
+    h.advance(1);
+    expect(h.wedged()).toEqual(['router']);
+    await step.end();
+  });
+});

@@ -12,6 +12,12 @@
  *
  * Steps may overlap (a consumer handling several messages): the loop is busy from its first step's
  * start to its last step's end, and one step's progress counts for all of them.
+ *
+ * Some waits are silent by design: a publish waits, without an error, while RabbitMQ is away or blocks
+ * the connection (a resource alarm). A service declares such a dependency (`dependency('rabbitmq')`) and
+ * says when it goes and comes back; while one is unavailable no loop is wedged, and silence counts
+ * again only from its return. A restart would not bring the broker back, and would re-send everything
+ * unconfirmed.
  */
 import { errorMessage } from './errors';
 import { redactUrl } from './logger';
@@ -26,9 +32,16 @@ export interface LoopTracker {
   error(err: unknown): void;
 }
 
+export interface Dependency {
+  /** Whether the loops can make progress on it now. */
+  set(available: boolean): void;
+}
+
 export interface LoopHealth {
   /** The tracker of loop `name`, created on first use. */
   loop(name: string): LoopTracker;
+  /** A dependency whose outage excuses the loops' silence, available at first. */
+  dependency(name: string): Dependency;
   /** Every loop's state; not ok when one is wedged. */
   report(): HealthReport;
 }
@@ -44,6 +57,9 @@ interface LoopState {
 export function createLoopHealth(options: { wedgedAfterMs: number; now?: () => number }): LoopHealth {
   const now = options.now ?? Date.now;
   const loops = new Map<string, LoopState>();
+  const unavailable = new Set<string>();
+  /** When the last outage of a dependency ended: silence before it is excused. */
+  let excusedUntil = 0;
 
   function tracker(state: LoopState): LoopTracker {
     const error = (err: unknown) => {
@@ -72,8 +88,8 @@ export function createLoopHealth(options: { wedgedAfterMs: number; now?: () => n
 
   /** How long a busy loop has gone without progress or an error; 0 when it is not in a step. */
   function silentFor(state: LoopState, at: number): number {
-    if (state.busy === 0) return 0;
-    return at - Math.max(state.busySince, state.lastProgressAt ?? 0, state.lastErrorAt ?? 0);
+    if (state.busy === 0 || unavailable.size > 0) return 0;
+    return at - Math.max(state.busySince, state.lastProgressAt ?? 0, state.lastErrorAt ?? 0, excusedUntil);
   }
 
   return {
@@ -84,6 +100,16 @@ export function createLoopHealth(options: { wedgedAfterMs: number; now?: () => n
         loops.set(name, state);
       }
       return tracker(state);
+    },
+    dependency(name) {
+      return {
+        set(available) {
+          if (available === !unavailable.has(name)) return;
+          if (available) unavailable.delete(name);
+          else unavailable.add(name);
+          if (available && unavailable.size === 0) excusedUntil = now();
+        },
+      };
     },
     report() {
       const at = now();
@@ -101,7 +127,8 @@ export function createLoopHealth(options: { wedgedAfterMs: number; now?: () => n
           lastError: state.lastError,
         };
       }
-      return { ok: wedged.length === 0, checks: { wedged, wedgedAfterMs: options.wedgedAfterMs, loops: checks } };
+      const waitingFor = [...unavailable].sort();
+      return { ok: wedged.length === 0, checks: { wedged, waitingFor, wedgedAfterMs: options.wedgedAfterMs, loops: checks } };
     },
   };
 }

@@ -20,6 +20,8 @@ export interface AmqpConnectionOptions {
   onFatal?: (err: Error) => void;
   /** Called whenever the broker blocks or unblocks this connection (a memory or disk alarm). */
   onBlockedChange?: (blocked: boolean) => void;
+  /** Called whenever publishing becomes possible or impossible: connected and not blocked, or not. */
+  onAvailabilityChange?: (available: boolean) => void;
   connect?: AmqpConnect;
 }
 
@@ -35,12 +37,19 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
   const { logger } = options;
   let connected = false;
   let blocked = false;
+  let available = true;
+  const availability = () => {
+    if (available === (connected && !blocked)) return;
+    available = !available;
+    options.onAvailabilityChange?.(available);
+  };
   const setBlocked = (next: boolean, reason?: string) => {
     if (blocked === next) return;
     blocked = next;
     if (next) logger.warn({ reason }, 'rabbitmq blocked this connection (resource alarm); publishing stalls');
     else logger.info('rabbitmq unblocked this connection');
     options.onBlockedChange?.(next);
+    availability();
   };
   const connect = options.connect ?? defaultConnect;
   const recovering = await connect(options.url, {
@@ -71,10 +80,12 @@ export async function connectAmqp(options: AmqpConnectionOptions): Promise<AmqpC
   recovering.on('connect', () => {
     connected = true;
     logger.info({ url: redactUrl(options.url) }, 'rabbitmq connected');
+    availability();
   });
   recovering.on('disconnect', (err: Error) => {
     connected = false;
     logger.warn({ err }, 'rabbitmq connection lost; reconnecting');
+    availability();
   });
   recovering.on('connect-failed', (err: Error) => logger.warn({ err }, 'rabbitmq connect failed'));
   recovering.on('error', (err: Error) => logger.warn({ err }, 'rabbitmq connection error'));
