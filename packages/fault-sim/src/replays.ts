@@ -56,12 +56,12 @@ export class ReplayOperator {
 
   private async run(replayId: string, spec: ReplaySpec): Promise<void> {
     const startedAt = Date.now();
-    const pick = 'user' in spec.select ? (d: StoredUpdate) => d.userId === (spec.select as { user: string }).user : () => true;
+    const { select } = spec;
+    const pick = 'user' in select ? (d: StoredUpdate) => d.userId === select.user : () => true;
     let ids = await this.resuming(() => this.mongo.op(this.host, 'replay.select', () => this.mongo.ops.replaySelect(startedAt, pick)));
-    if ('sample' in spec.select) {
-      const n = spec.select.sample;
+    if ('sample' in select) {
       const chosen = new Set<number>();
-      while (chosen.size < Math.min(n, ids.length)) chosen.add(this.random.int(0, ids.length - 1));
+      while (chosen.size < Math.min(select.sample, ids.length)) chosen.add(this.random.int(0, ids.length - 1));
       ids = ids.filter((_, i) => chosen.has(i));
     }
     this.started.push({ replayId, at: startedAt, selected: ids.length });
@@ -74,18 +74,9 @@ export class ReplayOperator {
       try {
         const batch = await this.mongo.op(this.host, 'replay.find', () => this.mongo.ops.replayFind(ids, after, chunk, replayId));
         if (batch.length === 0) return;
+        const chunkIds = batch.map((i) => ids[i]!);
         const republishedAt = Date.now();
-        await this.mongo.op(
-          this.host,
-          'replay.bulkWrite',
-          () =>
-            this.mongo.ops.replayWrite(
-              batch.map((i) => ids[i]!),
-              replayId,
-              republishedAt,
-            ),
-          'majority',
-        );
+        await this.mongo.op(this.host, 'replay.bulkWrite', () => this.mongo.ops.replayWrite(chunkIds, replayId, republishedAt), 'majority');
         after = batch.at(-1)!;
         done += batch.length;
         const dueAt = pacedFrom.at + ((done - pacedFrom.done) / spec.rate) * 1000;
