@@ -8,11 +8,21 @@
  *                 has no Update for a recipient; or a bad event is neither built nor dead-lettered
  *   phantom       a delivered Update is not in the database any more (rolled back), or one Update
  *                 (idempotency key) reached a client under two message ids
- *   duplicates    more re-deliveries than one in-flight window per incident that can cause them
+ *   duplicates    more re-deliveries than one in-flight window per incident that can cause them (the
+ *                 copy a replay or a put-back by hand asks for is not a re-delivery; a second copy is)
  *   order         per recipient and dialog, a first delivery came after a newer one's (Updates whose
  *                 publish, or whose event's forward, the broker nacked are exempt: a nacked message is
  *                 sent again after newer ones, by design)
- *   stall         an Update waited longer than the limit while no fault window covered it
+ *   stall         an Update waited longer than the limit while no fault window covered it; or a copy
+ *                 a replay asked for went out longer than the limit after the Update was put back
+ *   replay        an Update a replay put back was not sent again after that with a replay id in
+ *                 `x-chat3-replay` (its replay's, or another's: two replays that put it back at nearly
+ *                 the same time may share one copy), unless it ended parked; or, per replay (the id a
+ *                 copy carries) and recipient, the copies came out of order: an Update
+ *                 whose first copy came after that of one both newer (createdAt) and higher in seq
+ *                 (the relay sends each page of a recipient in seq order, the pages oldest first;
+ *                 nacked Updates exempt, as for order). The copies' seq and message id are those of the
+ *                 Update (checked under seq and phantom, for every delivery)
  *   exclusivity   two relays took turns publishing one recipient within a lease TTL (A, B, A), by when
  *                 they wrote the messages (a broker alarm can hold a message written before a hand-over
  *                 and route it after: that is a duplicate, not two owners)
@@ -33,7 +43,7 @@ import type { SinkRecord } from './models/rabbitmq';
 import type { Produced } from './workload';
 
 export type ViolationKind =
-  'lost' | 'phantom' | 'duplicates' | 'order' | 'seq' | 'stall' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
+  'lost' | 'phantom' | 'duplicates' | 'order' | 'seq' | 'stall' | 'replay' | 'exclusivity' | 'stats' | 'exit' | 'spin' | 'shutdown';
 
 export interface Violation {
   kind: ViolationKind;
@@ -46,8 +56,10 @@ export interface RunRecord {
   /** Majority-committed Update documents at the end. */
   committed: StoredUpdate[];
   deliveries: SinkRecord[];
-  /** Updates an operator re-published, and when: each must be delivered again after that. */
+  /** Updates an operator put back by hand (no replay id), and when: each must be delivered again after that. */
   republished: ReadonlyArray<{ id: string; at: number }>;
+  /** Updates replays put back (the writes that survived), in the order written, and when. */
+  replays: ReadonlyArray<{ replayId: string; id: string; at: number }>;
   /** Message ids the broker nacked at least once (Update ids, and event ids of nacked forwards). */
   nacked: ReadonlySet<string>;
   /** Event ids found in the dead-letter queue. */
@@ -76,6 +88,9 @@ export interface RunSummary {
   delivered: number;
   duplicates: number;
   maxHealthyWaitMs: number;
+  /** Put-backs by replays, and the longest wait for a copy after one outside fault windows. */
+  replayed: number;
+  maxReplayWaitMs: number;
 }
 
 /** A stats Update is built right after its claim; the claim of the next may read a moment earlier. */
@@ -146,8 +161,10 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
   const twice = [...deliveredIds.entries()].filter(([, ids]) => ids.length > 1);
   if (twice.length > 0) add('phantom', `${twice.length} Updates reached clients under two message ids, e.g. ${twice[0]![1].join(' and ')}`);
 
-  // duplicates
-  const duplicates = run.deliveries.length - firstAt.size;
+  const replays = checkReplays(run, byId, add);
+
+  // duplicates: what is left after the first delivery and the copies put-backs asked for
+  const duplicates = run.deliveries.length - firstAt.size - replays.copies - (run.republished.length - notResent.length);
   const incidents = run.windows.filter((w) => DUPLICATE_CAUSES.has(w.kind)).length + run.otherIncidents;
   const allowed = incidents * run.window;
   if (duplicates > allowed)
@@ -197,6 +214,11 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
   }
   if (maxWait > run.stallLimitMs)
     add('stall', `${describe(worst!)} waited ${Math.round(maxWait)} ms outside fault windows (limit ${run.stallLimitMs} ms)`);
+  if (replays.maxWait > run.stallLimitMs)
+    add(
+      'stall',
+      `${replays.waitExample} went out again ${Math.round(replays.maxWait)} ms after a replay put it back, outside fault windows (limit ${run.stallLimitMs} ms)`,
+    );
 
   // exclusivity: A, B, A on one recipient within a lease TTL
   const byRecipient = new Map<string, Array<{ at: number; relay: string }>>();
@@ -255,8 +277,92 @@ export function check(run: RunRecord): { violations: Violation[]; summary: RunSu
 
   return {
     violations,
-    summary: { produced: run.committed.length, delivered: firstAt.size, duplicates, maxHealthyWaitMs: Math.round(maxWait) },
+    summary: {
+      produced: run.committed.length,
+      delivered: firstAt.size,
+      duplicates,
+      maxHealthyWaitMs: Math.round(maxWait),
+      replayed: run.replays.length,
+      maxReplayWaitMs: Math.round(replays.maxWait),
+    },
   };
+}
+
+/**
+ * See `replay` in the header. Returns the copies replays account for (one per Update and replay id it
+ * went out with) and the longest wait for a copy outside fault windows.
+ */
+function checkReplays(
+  run: RunRecord,
+  byId: ReadonlyMap<string, StoredUpdate>,
+  add: (kind: ViolationKind, detail: string) => void,
+): { copies: number; maxWait: number; waitExample: string } {
+  /** Per Update, the deliveries that carried a replay id, in routing order. */
+  const copies = new Map<string, Array<{ index: number; rec: SinkRecord; replayId: string }>>();
+  run.deliveries.forEach((rec, index) => {
+    const replayId = rec.headers['x-chat3-replay'];
+    if (typeof replayId !== 'string') return;
+    copies.set(rec.messageId, [...(copies.get(rec.messageId) ?? []), { index, rec, replayId }]);
+  });
+  let copyCount = 0;
+  for (const list of copies.values()) copyCount += new Set(list.map((c) => c.replayId)).size;
+
+  const putBacks = new Map<string, Array<{ replayId: string; at: number }>>();
+  for (const p of run.replays) putBacks.set(p.id, [...(putBacks.get(p.id) ?? []), p]);
+  let missing = 0;
+  let missingExample = '';
+  let maxWait = 0;
+  let waitExample = '';
+  /** replayId → recipient → the Updates with a copy of that replay, and where its first copy is. */
+  const byReplay = new Map<string, Map<string, Array<{ doc: StoredUpdate; index: number }>>>();
+  for (const [id, list] of putBacks) {
+    const doc = byId.get(id);
+    list.forEach((p) => {
+      const copy = (copies.get(id) ?? []).find((c) => c.rec.sentAt >= p.at);
+      if (!copy) {
+        if (doc?.parked) return;
+        missing++;
+        missingExample ||= `${doc ? describe(doc) : id}, put back by ${p.replayId} at +${p.at - run.startAt} ms`;
+        return;
+      }
+      const wait = copy.rec.at - p.at - covered(run.windows, p.at, copy.rec.at);
+      if (wait > maxWait) {
+        maxWait = wait;
+        waitExample = `${doc ? describe(doc) : id} (${p.replayId})`;
+      }
+      const own = (copies.get(id) ?? []).find((c) => c.replayId === p.replayId);
+      if (!own || !doc) return;
+      const recipients = byReplay.get(p.replayId) ?? new Map<string, Array<{ doc: StoredUpdate; index: number }>>();
+      const r = `${doc.tenantId}/${doc.userId}`;
+      recipients.set(r, [...(recipients.get(r) ?? []), { doc, index: own.index }]);
+      byReplay.set(p.replayId, recipients);
+    });
+  }
+  if (missing > 0) add('replay', `${missing} Updates put back by a replay were not sent again with a replay id, e.g. ${missingExample}`);
+
+  let inversions = 0;
+  let example = '';
+  for (const [replayId, recipients] of byReplay) {
+    for (const arrivals of recipients.values()) {
+      arrivals.sort((a, b) => a.index - b.index);
+      arrivals.forEach(({ doc: d }, i) => {
+        if (run.nacked.has(d._id.toHexString())) return;
+        const before = arrivals
+          .slice(0, i)
+          .find(({ doc: e }) => newer(e, d) && (e.seq === undefined || d.seq === undefined || e.seq > d.seq));
+        if (!before) return;
+        inversions++;
+        example ||= `${replayId}: ${describe(d)} (seq ${d.seq}) came after the newer ${describe(before.doc)} (seq ${before.doc.seq})`;
+      });
+    }
+  }
+  if (inversions > 0) add('replay', `${inversions} replay copies came after a newer one of the same recipient; e.g. ${example}`);
+  return { copies: copyCount, maxWait, waitExample };
+}
+
+/** `a` is newer than `b` in the order replays and sweeps take (createdAt, then _id). */
+function newer(a: StoredUpdate, b: StoredUpdate): boolean {
+  return a.createdAt > b.createdAt || (a.createdAt === b.createdAt && a._id.toHexString() > b._id.toHexString());
 }
 
 /** See `seq` in the header. */

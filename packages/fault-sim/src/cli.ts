@@ -54,9 +54,11 @@ async function main(): Promise<void> {
     process.exit(result.failed.length > 0 ? 1 : 0);
   }
 
+  if (args.mode !== undefined && args.mode !== 'polling' && args.mode !== 'change-stream') usage(`unknown mode ${args.mode}`);
   if (args.scenario || args.random) {
+    const mode = args.mode as 'polling' | 'change-stream' | undefined;
     const { scenario, seed } = args.random
-      ? { scenario: randomScenario(args.random), seed: args.random }
+      ? { scenario: randomScenario(args.random, mode ? { mode } : {}), seed: args.random }
       : namedRun(args.scenario!, args.seed!);
     const report = await runScenario(scenario, seed, { keepLogs: args.logs });
     process.stdout.write(`${scenario.name} (seed ${seed}): ${scenario.about}\n`);

@@ -1,8 +1,10 @@
 /**
  * Faults a scenario injects, at virtual times. Each one applied returns the window during which the
  * system is allowed to be slow (the fault itself plus the recovery it needs: reconnect backoff, lease
- * expiry, an election); the checker measures waits outside those windows only.
+ * expiry, an election); the checker measures waits outside those windows only. Some are operations,
+ * not faults, and open no window: a replay (the relay must keep up with it), a put-back by hand.
  */
+import type { ReplaySpec } from './replays';
 import type { SimProcess, World } from './world';
 
 /** Which process a fault targets: the n-th started relay or builder (1-based), or a predicate. */
@@ -23,6 +25,7 @@ export type Fault =
   | { kind: 'slow-db'; extraMs: number; ms: number }
   | { kind: 'invalidate' }
   | { kind: 'republish'; count: number }
+  | ({ kind: 'replay' } & ReplaySpec)
   | { kind: 'truncate-oplog' }
   | { kind: 'kill'; target: Target }
   | { kind: 'stop'; target: Target }
@@ -116,6 +119,9 @@ export function applyFault(
       return window(backoffMs);
     case 'republish':
       world.mongo.republish(fault.count);
+      return null;
+    case 'replay':
+      world.operator.start(fault);
       return null;
     case 'truncate-oplog':
       world.mongo.truncateOplog();

@@ -2,9 +2,9 @@
  * One simulation run: a scenario and a seed in, a report out. The same scenario and seed replay the
  * same run exactly: virtual time, seeded randomness, and models that answer only through timers.
  *
- * Phases (virtual time): start the processes (1 s) → traffic and faults for `durationMs` → quiesce
- * (faults over; wait until everything is delivered, at most 60 s) → stop every process gracefully →
- * check.
+ * Phases (virtual time): start the processes (1 s) → traffic, faults and replays for `durationMs` →
+ * quiesce (faults over, replays done; wait until everything is delivered, and everything a replay put
+ * back delivered again, at most 60 s) → stop every process gracefully → check.
  */
 import { COMMITTED_READS, DURABLE_WRITES } from '@chat3/runtime';
 import { createRandom } from '@chat3/simulator';
@@ -66,6 +66,8 @@ export interface RunOptions {
   sabotage?: Sabotage;
   /** False: run without the unique index `recipient_seq` (to show the checker catches a seq given twice). */
   seqIndex?: boolean;
+  /** False: change streams miss replays' updates (to show the checker catches replays left to the safety net). */
+  matchReplays?: boolean;
   /** Look at the world before the run is torn down (debugging a seed). */
   inspect?: (world: World) => void;
 }
@@ -80,6 +82,7 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
     keepLogs: options.keepLogs ?? false,
     sabotage: options.sabotage,
     seqIndex: options.seqIndex,
+    matchReplays: options.matchReplays,
   });
   const onUnhandled = (err: unknown) => world.recordUnhandled(err);
   process.on('unhandledRejection', onUnhandled);
@@ -114,10 +117,15 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
         world.mongo.unavailableUntilTime,
         ...world.processes.filter((p) => !p.host.dead).map((p) => p.host.partitionedUntil),
       );
-      if (Date.now() < disruptedUntil + 1_000) return false;
-      const delivered = new Set(world.broker.sinks.map((s) => s.messageId));
-      if (world.mongo.committedDocs().some((d) => !d.parked && !delivered.has(d._id.toHexString()))) return false;
-      if (scenario.traffic.kind === 'updates') return world.mongo.committedDocs().length >= produced.updates.length;
+      if (Date.now() < disruptedUntil + 1_000 || !world.operator.idle) return false;
+      const lastAt = new Map(world.broker.sinks.map((s) => [s.messageId, s.at]));
+      const committed = world.mongo.committedDocs();
+      if (committed.some((d) => !d.parked && !lastAt.has(d._id.toHexString()))) return false;
+      if (world.mongo.replayed.length > 0) {
+        const parked = new Set(committed.filter((d) => d.parked).map((d) => d._id.toHexString()));
+        if (world.mongo.replayed.some((p) => !parked.has(p.id) && (lastAt.get(p.id) ?? -Infinity) < p.at)) return false;
+      }
+      if (scenario.traffic.kind === 'updates') return committed.length >= produced.updates.length;
       const topology = World.builderTopology(Number(builderEnv.BUILDER_PARTITIONS));
       return [topology.intakeQueue, ...topology.partitionQueues].every((q) => {
         const depth = world.broker.queueDepth(q);
@@ -144,6 +152,7 @@ export async function runScenario(scenario: Scenario, seed: string, options: Run
       deliveries: world.broker.sinks,
       nacked: world.broker.nacked,
       republished: world.mongo.republished,
+      replays: world.mongo.replayed,
       deadLettered,
       windows,
       otherIncidents: world.broker.channelExceptions,

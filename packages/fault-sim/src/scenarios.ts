@@ -1,7 +1,8 @@
 /**
  * Scenarios: the named ones reproduce, one each, the defects listed in issue #7 §1 (each failed on the
- * code before its fix), and `randomScenario(seed)` draws a deployment, traffic and a fault schedule
- * from a seed for the seeded sweep. Times are virtual ms after the processes started.
+ * code before its fix), then the seq and replay ones; `randomScenario(seed)` draws a deployment,
+ * traffic, a fault schedule and, for some seeds, replays from a seed for the seeded sweep. Times are
+ * virtual ms after the processes started.
  */
 import { createRandom } from '@chat3/simulator';
 import type { Fault, FaultKind, ScheduledFault } from './faults';
@@ -222,7 +223,37 @@ export const NAMED_SCENARIOS: Scenario[] = [
       at(1_500, { kind: 'stop', target: { relay: 1 } }),
     ],
   },
+  replayUnderFaults('change-stream'),
+  replayUnderFaults('polling'),
 ];
+
+/**
+ * Replays while faults hit: a recipient's whole history and a random sample are put back, and the
+ * relay that tails or polls them is killed, cut off from MongoDB, loses its broker connections, and a
+ * failover fails the operator's writes (resumed). Each Update must go out again, with the replay's id
+ * and its seq, each recipient's copies in order, while live traffic keeps its guarantees.
+ */
+function replayUnderFaults(mode: Scenario['mode']): Scenario {
+  return {
+    name: mode === 'change-stream' ? 'replay-under-faults' : 'replay-under-faults-polling',
+    about: `${mode}: two replays (one recipient, a sample) while a relay is killed, one is cut off from MongoDB, the broker closes connections and a failover fails the operator's writes`,
+    mode,
+    relays: 2,
+    builders: 0,
+    traffic: steady(100, 4, 2),
+    durationMs: 8_000,
+    faults: [
+      at(2_500, { kind: 'replay', select: { user: 'u1' }, rate: 20 }),
+      at(3_000, { kind: 'kill', target: { relay: 1 } }),
+      at(3_500, { kind: 'partition-db', target: { relay: 2 }, ms: 1_500 }),
+      at(4_000, { kind: 'start-relay' }),
+      at(5_000, { kind: 'replay', select: { sample: 150 }, rate: 50 }),
+      at(5_500, { kind: 'broker-close-connections' }),
+      at(6_300, { kind: 'replication-lag', lagMs: 300, ms: 1_000 }),
+      at(6_500, { kind: 'failover', electionMs: 500 }),
+    ],
+  };
+}
 
 export function namedScenario(name: string): Scenario | undefined {
   return NAMED_SCENARIOS.find((s) => s.name === name);
@@ -279,7 +310,10 @@ const RANDOM_FAULTS: Array<{
   { kind: 'invalidate', make: () => ({ kind: 'invalidate' }) },
 ];
 
-/** A deployment, traffic and fault schedule drawn from the seed. */
+/** The share of random seeds that run replays too. */
+const REPLAY_SHARE = 0.3;
+
+/** A deployment, traffic and fault schedule (with replays, for some seeds) drawn from the seed. */
 export function randomScenario(seed: string | number, options: { mode?: Scenario['mode']; builders?: boolean } = {}): Scenario {
   const r = createRandom(`random-scenario:${seed}`);
   const mode = options.mode ?? (r.chance(0.5) ? 'change-stream' : 'polling');
@@ -297,11 +331,22 @@ export function randomScenario(seed: string | number, options: { mode?: Scenario
     if (fault.kind === 'kill')
       faults.push({ at: t + r.int(500, 3_000), fault: 'relay' in fault.target ? { kind: 'start-relay' } : { kind: 'start-builder' } });
   }
-  faults.sort((a, b) => a.at - b.at);
   const traffic: Traffic =
     builders > 0
       ? events({ perSecond: r.int(30, 120), badEvents: r.chance(0.3) ? 0.02 : 0 })
       : steady(r.int(30, 250), r.int(2, 12), r.int(1, 4));
+  // Replays come from a stream of their own, so the rest of a seed's draws are as they were.
+  const rr = createRandom(`random-scenario:${seed}`, 'replays');
+  const replays = rr.chance(REPLAY_SHARE);
+  if (replays) {
+    const recipients = traffic.kind === 'updates' ? traffic.recipients : traffic.users;
+    for (let i = rr.int(1, 2); i > 0; i--) {
+      const select = rr.chance(0.5) ? { user: `u${rr.int(0, recipients - 1)}` } : { sample: rr.int(20, 150) };
+      faults.push({ at: rr.int(1_000, durationMs - 500), fault: { kind: 'replay', select, rate: rr.pick([100, 200, 400]) } });
+    }
+  }
+  faults.sort((a, b) => a.at - b.at);
   const name = options.mode ? `random-${options.mode}-${seed}` : `random-${seed}`;
-  return { name, about: 'random deployment, traffic and faults', mode, relays, builders, traffic, durationMs, faults };
+  const about = `random deployment, traffic and faults${replays ? ', with replays' : ''}`;
+  return { name, about, mode, relays, builders, traffic, durationMs, faults };
 }

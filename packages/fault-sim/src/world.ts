@@ -4,6 +4,8 @@
  * can be started, stopped gracefully, killed (every call it makes hangs, the broker notices its
  * connections die after a heartbeat) or partitioned from MongoDB.
  *
+ * The operator runs replays (`pnpm republish`, see replays.ts) against the same models.
+ *
  * The world also records what the checker needs: unhandled rejections and fatal errors, graceful stop
  * times, change streams that spun, and who published what (the broker's sink records).
  */
@@ -17,6 +19,7 @@ import { LeaseModel } from './models/leases';
 import { MongoModel, type Durability, type MongoHost } from './models/mongo';
 import { ReadModelState, UserStatsModel, simulatedBuilderStore, simulatedUpdateStore } from './models/ports';
 import { RabbitMqModel } from './models/rabbitmq';
+import { ReplayOperator } from './replays';
 
 export const UPDATES_EXCHANGE = 'chat3_updates';
 export const EVENTS_EXCHANGE = 'chat3_events';
@@ -52,12 +55,15 @@ export interface WorldOptions {
   sabotage?: Sabotage;
   /** False: MongoDB without the unique index `recipient_seq` (checker self-test only). */
   seqIndex?: boolean;
+  /** False: change streams miss replays' updates, as the relay's pipeline did before (checker self-test only). */
+  matchReplays?: boolean;
 }
 
 export class World {
   readonly broker: RabbitMqModel;
   readonly mongo: MongoModel;
   readonly leases: LeaseModel;
+  readonly operator: ReplayOperator;
   readonly readModel = new ReadModelState();
   readonly userStats = new UserStatsModel();
   readonly processes: SimProcess[] = [];
@@ -82,6 +88,7 @@ export class World {
       seqIndex: options.seqIndex,
     });
     this.leases = new LeaseModel(this.mongo);
+    this.operator = new ReplayOperator(this.mongo, random);
   }
 
   note(process: string, what: string): void {
@@ -116,6 +123,7 @@ export class World {
       instanceId: id,
       store: simulatedUpdateStore(this.mongo, host, {
         changeStreams: this.options.changeStreams,
+        matchReplays: this.options.matchReplays,
         onStream: (stream) => this.streams.push({ process: id, stream }),
         onSpin: () => this.spinning.add(id),
       }),

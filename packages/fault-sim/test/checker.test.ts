@@ -1,7 +1,8 @@
 /**
  * The checker must be able to fail. Whole runs with a deliberately broken AMQP client in the relay
- * (one that drops, one that duplicates, one that reorders) must each be caught; the same run with an
- * honest client must pass. Hand-made records cover the other properties.
+ * (one that drops, one that duplicates, one that reorders, one that drops replay copies) must each be
+ * caught, and so must change streams that miss replays; the same runs with honest parts must pass.
+ * Hand-made records cover the other properties.
  */
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +37,36 @@ describe('the checker against broken parts', () => {
     expect(report.violations.map((v) => v.kind)).toContain(kind);
   });
 
+  describe('replays', () => {
+    const replayed = (mode: Scenario['mode']): Scenario => ({
+      ...clean,
+      name: `clean-replay-${mode}`,
+      mode,
+      faults: [{ at: 1_500, fault: { kind: 'replay', select: { user: 'u0' }, rate: 200 } }],
+    });
+
+    it.each(['polling', 'change-stream'] as const)('passes an honest %s run with a replay', async (mode) => {
+      const report = await runScenario(replayed(mode), '1');
+      expect(report.violations).toEqual([]);
+      expect(report.summary.replayed).toBeGreaterThan(100);
+      expect(report.summary.duplicates).toBe(0);
+    });
+
+    it('catches a relay client that drops every replay copy (never delivered again)', async () => {
+      const report = await runScenario(replayed('polling'), '1', { sabotage: 'drop-replays' });
+      expect(report.violations.filter((v) => v.kind === 'replay').map((v) => v.detail)).toEqual([
+        expect.stringMatching(/^\d+ Updates put back by a replay were not sent again with a replay id/),
+      ]);
+    });
+
+    it("catches change streams that miss a replay's updates (the copies wait for the safety net)", async () => {
+      const report = await runScenario(replayed('change-stream'), '1', { matchReplays: false });
+      expect(report.violations.map((v) => v.detail)).toEqual([
+        expect.stringContaining('after a replay put it back, outside fault windows'),
+      ]);
+    });
+  });
+
   it('catches a seq given twice when MongoDB lacks the recipient_seq index (a takeover with lagging counters)', async () => {
     const scenario = namedScenario('seq-takeover-lagging-counters')!;
     const broken = await runScenario(scenario, '1', { seqIndex: false });
@@ -51,6 +82,7 @@ function record(over: Partial<RunRecord> = {}): RunRecord {
     committed: [],
     deliveries: [],
     republished: [],
+    replays: [],
     nacked: new Set(),
     deadLettered: new Set(),
     windows: [],
@@ -154,6 +186,78 @@ describe('the checker on hand-made records', () => {
       const run = record({ produced, committed: [a, other], deliveries: [delivery(other, 250), delivery(a, 260)] });
       expect(check(run).violations.map((v) => v.kind)).toEqual(['seq']);
       expect(check({ ...run, nacked: new Set([a._id.toHexString()]) }).violations).toEqual([]);
+    });
+  });
+
+  describe('replays', () => {
+    const replayCopy = (d: ReturnType<typeof doc>, at: number, replayId = 'rpl_1') => {
+      const r = delivery(d, at);
+      return { ...r, headers: { ...r.headers, 'x-chat3-replay': replayId } };
+    };
+    const replays = [
+      { replayId: 'rpl_1', id: a._id.toHexString(), at: 300 },
+      { replayId: 'rpl_1', id: b._id.toHexString(), at: 300 },
+    ];
+    const run = (deliveries: ReturnType<typeof delivery>[], over: Partial<RunRecord> = {}) =>
+      check(record({ produced, committed: [a, b], replays, deliveries: [delivery(a, 150), delivery(b, 250), ...deliveries], ...over }));
+
+    it('accepts copies with the replay id, in order, in time, and counts them as no duplicates', () => {
+      const { violations, summary } = run([replayCopy(a, 350), replayCopy(b, 360)]);
+      expect(violations).toEqual([]);
+      expect(summary).toMatchObject({ duplicates: 0, replayed: 2, maxReplayWaitMs: 60 });
+    });
+
+    it('reports an Update put back and never sent again with a replay id', () => {
+      const kinds = (r: ReturnType<typeof run>) => r.violations.map((v) => `${v.kind}: ${v.detail}`);
+      expect(kinds(run([replayCopy(a, 350)]))).toEqual([
+        expect.stringMatching(/^replay: 1 Updates put back by a replay were not sent again with a replay id, e.g. MessageUpdate 0+2 /),
+      ]);
+      // Sent again, but without the header (a stale copy of the document) or before the put-back.
+      expect(kinds(run([replayCopy(a, 350), delivery(b, 360)]))[0]).toMatch(/^replay: 1 Updates put back/);
+      expect(kinds(run([replayCopy(a, 350), { ...replayCopy(b, 290), sentAt: 290 }]))[0]).toMatch(/^replay: 1 Updates put back/);
+      // Parked since: nothing more to send.
+      expect(
+        check(
+          record({
+            produced,
+            committed: [a, { ...b, parked: { reason: 'x', at: 0, attempts: 5 } }],
+            replays,
+            deliveries: [delivery(a, 150), delivery(b, 250), replayCopy(a, 350)],
+          }),
+        ).violations,
+      ).toEqual([]);
+    });
+
+    it('accepts one copy for two put-backs of the same Update, if it went out after both', () => {
+      const again = [...replays, { replayId: 'rpl_2', id: b._id.toHexString(), at: 320 }];
+      expect(run([replayCopy(a, 350), replayCopy(b, 360, 'rpl_2')], { replays: again }).violations).toEqual([]);
+      expect(run([replayCopy(a, 350), replayCopy(b, 360, 'rpl_1')], { replays: again }).violations).toEqual([]);
+      expect(run([replayCopy(a, 350), { ...replayCopy(b, 310), sentAt: 310 }], { replays: again }).violations.map((v) => v.detail)).toEqual(
+        [expect.stringContaining('put back by rpl_2 at +320 ms')],
+      );
+    });
+
+    it("reports a recipient's copies out of order, unless nacked", () => {
+      const outOfOrder = [replayCopy(b, 350), replayCopy(a, 360)];
+      expect(run(outOfOrder).violations.map((v) => v.detail)).toEqual([
+        expect.stringMatching(
+          /^1 replay copies came after a newer one of the same recipient; e.g. rpl_1: MessageUpdate 0+1 .* \(seq 1\) came after the newer MessageUpdate 0+2 .* \(seq 2\)/,
+        ),
+      ]);
+      expect(run(outOfOrder, { nacked: new Set([a._id.toHexString()]) }).violations).toEqual([]);
+    });
+
+    it('reports a copy that went out long after the put-back, outside fault windows', () => {
+      const late = [replayCopy(a, 350), replayCopy(b, 2_000)];
+      expect(run(late).violations.map((v) => `${v.kind}: ${v.detail}`)).toEqual([
+        expect.stringMatching(/^stall: MessageUpdate 0+2 .* \(rpl_1\) went out again 1700 ms after a replay put it back/),
+      ]);
+      expect(run(late, { windows: [{ from: 400, to: 1_900, kind: 'kill' }] }).violations).toEqual([]);
+    });
+
+    it('counts a second copy of a replay as a duplicate', () => {
+      const { summary } = run([replayCopy(a, 350), replayCopy(b, 360), replayCopy(b, 370)]);
+      expect(summary.duplicates).toBe(1);
     });
   });
 

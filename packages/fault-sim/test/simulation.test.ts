@@ -1,7 +1,8 @@
 /**
- * The fault simulation in CI: every named scenario (one per defect of issue #7) over a few seeds, and
- * 200 random deployments over both relay modes and the builder. Any violation fails the test with the
- * command that replays it. The summary (runs, faults injected by kind, violations) is printed.
+ * The fault simulation in CI: every named scenario (one per defect of issue #7, then the seq and replay
+ * ones) over a few seeds, and 200 random deployments over both relay modes and the builder, three in
+ * ten with replays. Any violation fails the test with the command that replays it. The summary (runs,
+ * faults injected by kind, violations) is printed.
  */
 import { describe, expect, it } from 'vitest';
 import { NAMED_SCENARIOS } from '../src/scenarios';

@@ -41,9 +41,10 @@ type Rpc = { resolve: (value: unknown) => void; reject: (err: Error) => void; ch
 /**
  * A deliberately broken client, to prove the checker catches what it must (test/checker.test.ts):
  * `drop` acks every 40th message without sending it, `duplicate` sends every 40th twice, `reorder`
- * holds every 40th back and sends it after the next one.
+ * holds every 40th back and sends it after the next one, `drop-replays` acks every message that
+ * carries a replay id (`x-chat3-replay`) without sending it.
  */
-export type Sabotage = 'drop' | 'duplicate' | 'reorder';
+export type Sabotage = 'drop' | 'duplicate' | 'reorder' | 'drop-replays';
 
 /** One client process's view of the network: `dead` blackholes everything (a killed process). */
 export interface ClientHost {
@@ -255,8 +256,9 @@ class SimChannel extends EventEmitter implements AmqpConfirmChannel {
       mandatory: options.mandatory === true,
       sentAt: Date.now(),
     };
-    const sabotaged = this.conn.sabotage !== undefined && ++this.publishes % 40 === 0;
-    if (sabotaged && this.conn.sabotage === 'drop') setTimeout(() => callback(null), 1);
+    const replayCopy = options.headers?.['x-chat3-replay'] !== undefined;
+    const sabotaged = this.conn.sabotage === 'drop-replays' ? replayCopy : this.conn.sabotage !== undefined && ++this.publishes % 40 === 0;
+    if (sabotaged && (this.conn.sabotage === 'drop' || this.conn.sabotage === 'drop-replays')) setTimeout(() => callback(null), 1);
     else if (sabotaged && this.conn.sabotage === 'reorder') this.heldBack = { frame, callback };
     else {
       this.write(frame, callback);

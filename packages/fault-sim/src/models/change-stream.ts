@@ -17,11 +17,18 @@
  *     event itself is filtered out, `tryNext()` resolves null at once forever and only `closed` tells
  *     (checked in node_modules/mongodb/lib/cursor/abstract_cursor.js: fetchBatch returns early once
  *     the cursor is closed, and ChangeStream.tryNext maps that to null) [M3, M7];
- *   - after `close()`, a pending call resolves null and later calls reject (MongoAPIError) [M1].
+ *   - after `close()`, a pending call resolves null and later calls reject (MongoAPIError) [M1];
+ *   - the relay's `$match` (relay/src/db/update-store.ts `changeStreamPipeline`) keeps inserts into its
+ *     bucket ranges and every `update` whose `updateDescription.updatedFields` has `replayId` (what a
+ *     replay writes; see mongo.ts). An update event carries `documentKey` and `updateDescription`, and
+ *     no `fullDocument`: that needs `fullDocument: 'updateLookup'`, which the relay does not ask for
+ *     [S1, K1; MongoDB manual, "update Event" and "Lookup Full Document for Update Operations"]. So a
+ *     replay's events are not narrowed to the ranges (the pipeline has no partition to match on).
+ *     They count towards batches, carry tokens and end batches with the PBRT like inserts.
  * A relay that keeps calling `tryNext` on a dead stream spins; the model notes it (`spins`) and, past
  * a limit, answers with a 1 ms delay so the run can go on and report it.
  */
-import type { ChangeStreamPort, StoredUpdate, UpdateInsertEvent, WatchOptions } from '@chat3/relay';
+import type { ChangeStreamPort, ReplayEvent, StoredUpdate, UpdateChangeEvent, WatchOptions } from '@chat3/relay';
 import { mongoError, type MongoHost, type MongoModel, type OplogEntry } from './mongo';
 
 interface Token {
@@ -49,7 +56,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
   private position = 0;
   /** Where the first aggregate started (the driver's startAtOperationTime when no token is cached yet). */
   private startPosition = 0;
-  private buffer: Array<{ event: UpdateInsertEvent; token: Token }> = [];
+  private buffer: Array<{ event: UpdateChangeEvent; token: Token }> = [];
   private pending: Array<(v: null) => void> = [];
 
   constructor(
@@ -57,6 +64,8 @@ export class ChangeStreamModel implements ChangeStreamPort {
     private readonly host: MongoHost,
     private readonly options: WatchOptions,
     private readonly onSpin: (stream: ChangeStreamModel) => void,
+    /** False: a pipeline that matches inserts only, as the relay's was before replays (checker self-test). */
+    private readonly matchReplays = true,
   ) {
     this.resumeToken = options.startAfter ?? null;
   }
@@ -74,7 +83,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
     for (const resolve of this.pending.splice(0)) resolve(null);
   }
 
-  async tryNext(): Promise<UpdateInsertEvent | null> {
+  async tryNext(): Promise<UpdateChangeEvent | null> {
     if (this.isClosed) throw mongoError('MongoAPIError', 'ChangeStream is closed');
     const buffered = this.buffer.shift();
     if (buffered) {
@@ -88,7 +97,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
       }
       return null;
     }
-    return new Promise<UpdateInsertEvent | null>((resolve, reject) => {
+    return new Promise<UpdateChangeEvent | null>((resolve, reject) => {
       this.pending.push(resolve);
       this.fetch().then(
         (event) => {
@@ -108,7 +117,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
     });
   }
 
-  private async fetch(): Promise<UpdateInsertEvent | null> {
+  private async fetch(): Promise<UpdateChangeEvent | null> {
     if (!this.started) {
       // aggregate: a retryable read; errors close the stream
       await this.model.op(this.host, 'aggregate', () => ({ value: this.openAt(this.resumeToken as Token | null) }));
@@ -149,7 +158,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
     this.position = from.opTime;
   }
 
-  private async getMore(): Promise<UpdateInsertEvent | null> {
+  private async getMore(): Promise<UpdateChangeEvent | null> {
     const deadline = Date.now() + this.options.maxAwaitTimeMS;
     for (;;) {
       const batch = await this.model.op(this.host, 'getMore', () => ({ value: this.scan() }));
@@ -187,10 +196,10 @@ export class ChangeStreamModel implements ChangeStreamPort {
     }
   }
 
-  /** Majority-committed matching inserts after the position, up to the batch size; the last one carries the PBRT. */
-  private scan(): Array<{ event: UpdateInsertEvent; token: Token }> | 'invalidated' {
+  /** Majority-committed matching changes after the position, up to the batch size; the last one carries the PBRT. */
+  private scan(): Array<{ event: UpdateChangeEvent; token: Token }> | 'invalidated' {
     const point = this.model.majorityPoint();
-    const out: Array<{ event: UpdateInsertEvent; token: Token }> = [];
+    const out: Array<{ event: UpdateChangeEvent; token: Token }> = [];
     for (const entry of this.model.oplog) {
       if (entry.opTime <= this.position || entry.opTime > point) continue;
       if (entry.kind === 'invalidate') {
@@ -199,10 +208,7 @@ export class ChangeStreamModel implements ChangeStreamPort {
         return 'invalidated';
       }
       if (!this.matches(entry)) continue;
-      out.push({
-        event: { _id: token(entry.opTime, false), operationType: 'insert', fullDocument: { ...(entry.doc as StoredUpdate) } },
-        token: token(entry.opTime, false),
-      });
+      out.push({ event: this.event(entry), token: token(entry.opTime, false) });
       this.position = entry.opTime;
       if (out.length >= this.options.batchSize) return this.finishBatch(out);
     }
@@ -210,12 +216,28 @@ export class ChangeStreamModel implements ChangeStreamPort {
     return this.finishBatch(out);
   }
 
-  private finishBatch(out: Array<{ event: UpdateInsertEvent; token: Token }>) {
+  private finishBatch(out: Array<{ event: UpdateChangeEvent; token: Token }>) {
     if (out.length > 0) out[out.length - 1]!.token = token(this.position, true);
     return out;
   }
 
+  /** The event as the server sends it: an insert with its document, an update with only what changed. */
+  private event(entry: OplogEntry): UpdateChangeEvent {
+    const _id = token(entry.opTime, false);
+    if (entry.kind === 'insert') return { _id, operationType: 'insert', fullDocument: { ...(entry.doc as StoredUpdate) } };
+    const { id, updatedFields, removedFields } = entry.update!;
+    const event: ReplayEvent & { documentKey: { _id: unknown }; updateDescription: unknown } = {
+      _id,
+      operationType: 'update',
+      documentKey: { _id: id },
+      updateDescription: { updatedFields: { ...updatedFields }, removedFields: [...removedFields], truncatedArrays: [] },
+    };
+    return event;
+  }
+
+  /** The relay's `$match` (see the header). */
   private matches(entry: OplogEntry): boolean {
+    if (entry.kind === 'update') return this.matchReplays && entry.update !== undefined && 'replayId' in entry.update.updatedFields;
     const p = entry.doc?.partition;
     return entry.kind === 'insert' && p !== undefined && this.options.ranges.some((r) => p >= r.from && p < r.to);
   }

@@ -17,8 +17,19 @@
  *     a seq already taken for the recipient is a duplicate key of the unique index `recipient_seq`
  *     (unless the model runs without it: `seqIndex: false`, to show what the index prevents), an
  *     Update that has a seq already (or another recipient than the upsert's filter names) makes the
- *     upsert a duplicate `_id`; the counters in `update_seqs`
- *     are documents like the Updates, so a failover rolls back the ones not majority-committed.
+ *     upsert a duplicate `_id`; the counters in `update_seqs` are documents like the Updates, so a
+ *     failover rolls back the ones not majority-committed;
+ *   - a replay (`pnpm republish`, scripts/replay/replay.ts `runReplay`; the operator that runs it is
+ *     ../replays.ts) finds the next chunk of its selection, oldest first, skipping what already carries
+ *     its id, then writes one ordered bulk of `updateOne`s by `_id` at `w: 'majority'`: `$set` of
+ *     `published: false, publishedAt: null, republishedAt, replayId` and `$unset` of `parked,
+ *     publishAttempts, publishedDate`. Each changed document is one oplog entry of kind `update`, with
+ *     its `updateDescription` [MongoDB manual, "update Event": `updatedFields` holds the new values of
+ *     the fields the update changed, `removedFields` the fields it removed]; a field `$set` to the
+ *     value it had is not in `updatedFields`, and an update that changes nothing writes no entry
+ *     (inference: the server logs a no-op update as nothing; `replayId` always changes, since the find
+ *     skips documents that carry it). Other updates (the relay's marks) are not in this oplog: no
+ *     change stream in this project matches them.
  * Change streams are in change-stream.ts; they read this model's oplog.
  *
  * Each process reaches the model through its own `client(name)`, so a killed process's calls can hang
@@ -45,11 +56,26 @@ interface Version {
 
 export interface OplogEntry {
   opTime: number;
-  kind: 'insert' | 'invalidate';
+  kind: 'insert' | 'update' | 'invalidate';
+  /** insert: the document inserted. */
   doc?: StoredUpdate;
+  /** update: which document, and its `updateDescription`. */
+  update?: { id: ObjectId; updatedFields: Record<string, unknown>; removedFields: string[] };
   appliedAt: number;
   majorityAt: number;
 }
+
+/** One Update a replay put back, for the checker (only writes that survived: a failover drops the others). */
+export interface ReplayWrite {
+  replayId: string;
+  id: string;
+  /** When the write was applied. */
+  at: number;
+  majorityAt: number;
+}
+
+/** The fields `runReplay` sets and unsets (scripts/replay/replay.ts). */
+const REPLAY_UNSET = ['parked', 'publishAttempts', 'publishedDate'] as const;
 
 export interface MongoModelOptions {
   random: Random;
@@ -89,12 +115,17 @@ export class MongoModel {
   /** Documents rolled back by a failover, and the time, for the checker. */
   readonly rolledBack: Array<{ id: string; at: number }> = [];
   readonly faults: Record<string, number> = {};
-  /** Updates an operator set back to unpublished (`pnpm republish`), and when. */
+  /** Updates an operator set back to unpublished by hand (no `replayId`: no change event), and when. */
   readonly republished: Array<{ id: string; at: number }> = [];
+  /** Updates replays put back, in the order written. */
+  readonly replayed: ReplayWrite[] = [];
   /** The oldest opTime a change stream can still resume from (oplog window). */
   oplogStart = 0;
 
-  /** An operator re-publishes the `count` oldest published Updates (an update, not an insert). */
+  /**
+   * An operator sets the `count` oldest published Updates back to `published: false` by hand (in
+   * mongosh, say): no `replayId`, so no change stream sees it; only a sweep finds them.
+   */
   republish(count: number): void {
     this.count('republish');
     const published = [...this.docs.keys()]
@@ -152,6 +183,7 @@ export class MongoModel {
       else this.counters.set(key, kept);
     }
     for (let i = this.oplog.length - 1; i >= 0; i--) if (this.oplog[i]!.majorityAt > now) this.oplog.splice(i, 1);
+    for (let i = this.replayed.length - 1; i >= 0; i--) if (this.replayed[i]!.majorityAt > now) this.replayed.splice(i, 1);
     this.lastMajorityAt = now;
     this.unavailableUntil = Math.max(this.unavailableUntil, now + electionMs);
     for (const op of [...this.inFlight]) op.fail(networkError());
@@ -324,8 +356,10 @@ export class MongoModel {
    * Runs `body` as one server operation of `host`: a round trip of latency, failing during outages and
    * for partitioned hosts, hanging for dead ones. A write's `body` returns its majority time; with
    * `w: 'majority'` the acknowledgement waits for it, and a failover before then fails the call.
+   * `writes` overrides the services' write concern for one client's call (the replay CLI writes at
+   * `w: 'majority'` whatever the services do).
    */
-  op<T>(host: MongoHost, name: string, body: () => { value: T; majorityAt?: number }): Promise<T> {
+  op<T>(host: MongoHost, name: string, body: () => { value: T; majorityAt?: number }, writes?: WriteConcern): Promise<T> {
     if (host.dead) return new Promise(() => undefined);
     const latency = this.options.opMs() + this.extraLatency;
     return new Promise<T>((resolve, reject) => {
@@ -355,7 +389,7 @@ export class MongoModel {
         setTimeout(() => {
           if (unavailable()) finish(() => reject(mongoError('MongoServerSelectionError', 'Server selection timed out')));
           else
-            this.op(host, name, body).then(
+            this.op(host, name, body, writes).then(
               (v) => finish(() => resolve(v)),
               (e: Error) => finish(() => reject(e)),
             );
@@ -373,7 +407,8 @@ export class MongoModel {
         } catch (err) {
           return finish(() => reject(err as Error));
         }
-        const ackAt = this.options.durability.writes === 'majority' && result.majorityAt !== undefined ? result.majorityAt : Date.now();
+        const concern = writes ?? this.options.durability.writes;
+        const ackAt = concern === 'majority' && result.majorityAt !== undefined ? result.majorityAt : Date.now();
         if (ackAt <= Date.now()) return finish(() => resolve(result.value));
         setTimeout(() => finish(() => resolve(result.value)), ackAt - Date.now());
       }, latency);
@@ -484,6 +519,49 @@ export class MongoModel {
         const at = Math.max(this.lastMajorityAt, Math.ceil(now + this.options.majorityLagMs() + this.extraLag));
         this.lastMajorityAt = at;
         this.counters.set(key, [...(this.counters.get(key) ?? []), { lastSeq, majorityAt: at }]);
+        majorityAt = Math.max(majorityAt, at);
+      }
+      return { value: undefined, majorityAt };
+    },
+    /**
+     * A replay's selection: the published Updates created before `before` that `pick` keeps, oldest
+     * first (createdAt, then _id, as runReplay sorts), read from the primary.
+     */
+    replaySelect: (before: number, pick: (d: StoredUpdate) => boolean) => {
+      const rows = this.visible('local').filter((d) => d.published === true && d.createdAt < before && pick(d));
+      rows.sort((a, b) => a.createdAt - b.createdAt || a._id.toHexString().localeCompare(b._id.toHexString()));
+      return { value: rows.map((d) => d._id.toHexString()) };
+    },
+    /** runReplay's find: of `ids` after position `after`, the next `limit` that do not carry `replayId`. */
+    replayFind: (ids: readonly string[], after: number, limit: number, replayId: string) => {
+      const out: number[] = [];
+      for (let i = after + 1; i < ids.length && out.length < limit; i++) {
+        const d = this.read(ids[i]!, 'local');
+        if (d && d.replayId !== replayId) out.push(i);
+      }
+      return { value: out };
+    },
+    /** runReplay's ordered bulk of `updateOne`s by `_id` (see the header). */
+    replayWrite: (ids: readonly string[], replayId: string, republishedAt: number) => {
+      const set = { published: false, publishedAt: null, republishedAt, replayId } as const;
+      let majorityAt = Date.now();
+      for (const id of ids) {
+        const d = this.read(id, 'local');
+        if (!d) continue;
+        const updatedFields = Object.fromEntries(Object.entries(set).filter(([f, v]) => d[f as keyof typeof set] !== v));
+        const removedFields = REPLAY_UNSET.filter((f) => d[f] !== undefined);
+        if (Object.keys(updatedFields).length === 0 && removedFields.length === 0) continue;
+        const next: StoredUpdate = { ...d, ...set };
+        for (const f of REPLAY_UNSET) delete next[f];
+        const at = this.apply(id, next);
+        this.oplog.push({
+          opTime: ++this.opTime,
+          kind: 'update',
+          update: { id: d._id, updatedFields, removedFields: [...removedFields] },
+          appliedAt: Date.now(),
+          majorityAt: at,
+        });
+        this.replayed.push({ replayId, id, at: Date.now(), majorityAt: at });
         majorityAt = Math.max(majorityAt, at);
       }
       return { value: undefined, majorityAt };

@@ -21,7 +21,13 @@ import type { MongoHost, MongoModel } from './mongo';
 export function simulatedUpdateStore(
   mongo: MongoModel,
   host: MongoHost,
-  options: { changeStreams: boolean; onStream: (stream: ChangeStreamModel) => void; onSpin: (stream: ChangeStreamModel) => void },
+  options: {
+    changeStreams: boolean;
+    /** False: change streams miss replays' updates (checker self-test). */
+    matchReplays?: boolean;
+    onStream: (stream: ChangeStreamModel) => void;
+    onSpin: (stream: ChangeStreamModel) => void;
+  },
 ): UpdateStore {
   const ops = mongo.ops;
   return {
@@ -61,7 +67,7 @@ export function simulatedUpdateStore(
       return options.changeStreams;
     },
     watchChanges(watch) {
-      const stream = new ChangeStreamModel(mongo, host, watch, options.onSpin);
+      const stream = new ChangeStreamModel(mongo, host, watch, options.onSpin, options.matchReplays);
       options.onStream(stream);
       return stream;
     },
