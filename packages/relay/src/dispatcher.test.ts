@@ -72,7 +72,7 @@ function harness(options: HarnessOptions = {}) {
           ids
             .map((i) => i.toHexString())
             .filter((i) => !published.has(i))
-            .map((i) => [i, db.get(i)?.seq ?? null]),
+            .map((i) => [i, { seq: db.get(i)?.seq ?? null, replayId: db.get(i)?.replayId ?? null }]),
         );
       },
       markPublished: async (ids) => {
@@ -177,6 +177,22 @@ describe('dispatcher', () => {
     h.setPublished([a._id.toHexString()]);
     await h.dispatcher.dispatch([a, b], { source: 'stream' });
     expect(h.sent).toEqual([b._id.toHexString()]);
+  });
+
+  it("withholds a change event's copy of an Update a replay has put back since, faulting its partition for the sweep", async () => {
+    const a = update('carl', 1);
+    const b = update('dana', 2);
+    const h = harness();
+    // The stream read again from an older position: `a` as inserted, though a replay put it back meanwhile.
+    h.db.set(a._id.toHexString(), { ...a, replayId: 'rpl_1', republishedAt: 1_800_000_000_000 });
+    const result = await h.dispatcher.dispatch([a, b], { source: 'stream' });
+    expect(h.sent).toEqual([b._id.toHexString()]);
+    expect(result).toMatchObject({ published: 1, retry: 1 });
+    expect(h.dispatcher.faulted([0, 1, 2, 3])).toEqual([relayPartitionOf(a.partition, 4)]);
+    // The sweep reads it as it is now and sends the replay's copy, with its header.
+    h.dispatcher.clearFaults([0, 1, 2, 3]);
+    await h.dispatcher.dispatch([{ ...h.db.get(a._id.toHexString())! }]);
+    expect(h.messages.at(-1)?.options.headers?.['x-chat3-replay']).toBe('rpl_1');
   });
 
   it('parks what can never be published and counts broker rejections', async () => {

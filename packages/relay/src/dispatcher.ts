@@ -40,12 +40,12 @@ import {
 } from '@chat3/runtime';
 import type { ObjectId } from 'mongodb';
 import type { RelayMetrics } from './metrics';
-import type { StoredUpdate, UpdateRef } from './ports';
+import type { OpenUpdate, StoredUpdate, UpdateRef } from './ports';
 import { inSeqOrder, type SeqNumbering } from './seq-numbering';
 
 export interface DispatchStore {
   /** Of these ids, the ones still unpublished and unparked, with their seq (null when not numbered). */
-  stillUnpublished(ids: ObjectId[]): Promise<Map<string, number | null>>;
+  stillUnpublished(ids: ObjectId[]): Promise<Map<string, OpenUpdate>>;
   markPublished(ids: ObjectId[], publishedAt: number): Promise<void>;
   recordRejection(update: UpdateRef, reason: string): Promise<boolean>;
   park(update: UpdateRef, reason: string): Promise<void>;
@@ -198,7 +198,7 @@ export function createDispatcher(options: DispatcherOptions) {
       const live = candidates.filter((d) => !faults.has(partitionOf(d)));
       for (const d of candidates) if (faults.has(partitionOf(d))) withhold(d, partitionOf(d), 'faulted');
       candidates = live;
-      let open: Map<string, number | null> | undefined;
+      let open: Map<string, OpenUpdate> | undefined;
       try {
         if (candidates.length > 0) open = await store.stillUnpublished(candidates.map((d) => d._id));
       } catch (err) {
@@ -211,9 +211,15 @@ export function createDispatcher(options: DispatcherOptions) {
         metrics.duplicatesSkipped.inc(gone.length);
         for (const d of gone) release(d._id.toHexString());
         candidates = candidates.filter((d) => open.has(d._id.toHexString()));
+        // Put back by a replay since the event was written (a stream read again from an older position):
+        // the event's copy would go out without the replay's header and its mark would cancel the
+        // replay's own copy. A sweep publishes the Update as it is now, in order.
+        const replayed = candidates.filter((d) => open.get(d._id.toHexString())!.replayId !== (d.replayId ?? null));
+        for (const d of replayed) withhold(d, partitionOf(d), 'put back by a replay since');
+        candidates = candidates.filter((d) => !replayed.includes(d));
         // The event holds the document as inserted; a seq given since is in the database.
         for (const d of candidates) {
-          const seq = open.get(d._id.toHexString());
+          const { seq } = open.get(d._id.toHexString())!;
           if (typeof seq === 'number') d.seq = seq;
         }
       }

@@ -62,6 +62,14 @@ export interface WatchOptions {
   maxAwaitTimeMS: number;
 }
 
+/** What the relay re-reads of an unpublished Update before it publishes a change event's copy of it. */
+export interface OpenUpdate {
+  /** null when not numbered yet. */
+  seq: number | null;
+  /** The replay that last put it back, if any. */
+  replayId: string | null;
+}
+
 /** One recipient of Updates: sequence numbers count per recipient. */
 export interface Recipient {
   tenantId: string;
@@ -91,8 +99,8 @@ export interface UpdateStore {
   ensureIndexes(): Promise<void>;
   /** Unpublished, unparked Updates in these buckets, oldest first (createdAt, then _id). */
   fetchUnpublished(ranges: BucketRanges, limit: number, before?: number): Promise<StoredUpdate[]>;
-  /** Of these ids, the ones still unpublished and unparked, with their `seq` (null when not numbered yet). */
-  stillUnpublished(ids: readonly ObjectId[]): Promise<Map<string, number | null>>;
+  /** Of these ids, the ones still unpublished and unparked, with their `seq` and `replayId` as stored now. */
+  stillUnpublished(ids: readonly ObjectId[]): Promise<Map<string, OpenUpdate>>;
   markPublished(ids: readonly ObjectId[], publishedAt: number): Promise<void>;
   /** Counts a broker rejection; parks the Update (and returns true) at `maxAttempts`. */
   recordRejection(update: UpdateRef, reason: string, maxAttempts: number, at: number): Promise<boolean>;

@@ -31,7 +31,9 @@ describe('memory update store', () => {
     await store.markPublished([docs[0]!._id], 200); // a repeat is a no-op
     expect(store.open).toBe(1);
     expect((await store.fetchUnpublished(ALL, 10)).map((u) => u.createdAt)).toEqual([3]);
-    expect(await store.stillUnpublished(docs.map((d) => d._id))).toEqual(new Map([[docs[2]!._id.toHexString(), null]]));
+    expect(await store.stillUnpublished(docs.map((d) => d._id))).toEqual(
+      new Map([[docs[2]!._id.toHexString(), { seq: null, replayId: null }]]),
+    );
     await store.markPublished([docs[2]!._id], 300);
     expect(await drained).toBe(store.stats.lastMarkAt);
     expect(store.stats).toMatchObject({ fetches: 1, marks: 3 });

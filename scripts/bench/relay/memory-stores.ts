@@ -125,7 +125,7 @@ export function createMemoryUpdateStore(): MemoryUpdateStore {
             ids
               .map((id) => byId.get(id.toHexString()))
               .filter((d): d is StoredUpdate => d !== undefined && isOpen(d))
-              .map((d) => [d._id.toHexString(), d.seq ?? null]),
+              .map((d) => [d._id.toHexString(), { seq: d.seq ?? null, replayId: d.replayId ?? null }]),
           ),
       );
     },

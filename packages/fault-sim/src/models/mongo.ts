@@ -38,7 +38,7 @@
 import { waitingSince, type UpdateDraft } from '@chat3/core';
 import type { Random } from '@chat3/simulator';
 import { ObjectId } from 'mongodb';
-import type { StoredUpdate, UpdateRef } from '@chat3/relay';
+import type { OpenUpdate, StoredUpdate, UpdateRef } from '@chat3/relay';
 
 export type WriteConcern = 'majority' | 'w1';
 export type ReadConcern = 'majority' | 'local';
@@ -435,10 +435,11 @@ export class MongoModel {
       return { value: rows.slice(0, limit).map((d) => ({ ...d })) };
     },
     stillUnpublished: (ids: readonly ObjectId[]) => {
-      const open = new Map<string, number | null>();
+      const open = new Map<string, OpenUpdate>();
       for (const id of ids) {
         const d = this.read(id.toHexString(), this.options.durability.reads);
-        if (d && d.published === false && d.parked === undefined) open.set(id.toHexString(), d.seq ?? null);
+        if (d && d.published === false && d.parked === undefined)
+          open.set(id.toHexString(), { seq: d.seq ?? null, replayId: d.replayId ?? null });
       }
       return { value: open };
     },

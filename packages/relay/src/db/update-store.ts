@@ -60,9 +60,9 @@ export function createMongoUpdateStore(col: Collection<StoredUpdate>, seqs: Coll
 
     async stillUnpublished(ids) {
       const rows = await col
-        .find({ _id: { $in: [...ids] }, published: false, parked: { $exists: false } }, { projection: { _id: 1, seq: 1 } })
+        .find({ _id: { $in: [...ids] }, published: false, parked: { $exists: false } }, { projection: { _id: 1, seq: 1, replayId: 1 } })
         .toArray();
-      return new Map(rows.map((r) => [r._id.toHexString(), r.seq ?? null]));
+      return new Map(rows.map((r) => [r._id.toHexString(), { seq: r.seq ?? null, replayId: r.replayId ?? null }]));
     },
 
     async markPublished(ids, publishedAt) {
