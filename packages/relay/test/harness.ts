@@ -3,10 +3,13 @@
  * a collector queue bound to every routing key, Update documents as the builder writes them, and
  * relay processes to start and kill.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createMonotonicClock, partitionOf, routingKeyFor, type UpdateDraft } from '@chat3/core';
 import {
   createBrokerHelper,
   createTestDatabase,
+  repoRoot,
   spawnService,
   testEnv,
   uniqueName,
@@ -141,6 +144,15 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     return { status: res.status, body: (await res.json()) as { ok: boolean; checks: Record<string, unknown> } };
   }
 
+  /** Runs `pnpm republish` (from the sources) with these arguments against the fixture's database; its stdout. */
+  async function republish(args: string[]): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/republish.ts', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, MONGODB_URI: database.uri, MONGODB_DB: database.name },
+    });
+    return stdout;
+  }
+
   async function cleanUp(): Promise<void> {
     await Promise.all(processes.map((p) => p.stop(10_000)));
     await collector.close();
@@ -164,6 +176,7 @@ export async function createRelayFixture(prefix: string, options: RelayFixtureOp
     metric,
     metricTotal,
     readyz,
+    republish,
     cleanUp,
   };
 }

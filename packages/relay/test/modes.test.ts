@@ -3,9 +3,7 @@
  * a clear refusal when change streams are demanded but missing. The change-stream tests need a replica
  * set and are gated (FerretDB answers `$changeStream` with code 238).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { capabilities, gate, repoRoot, waitFor } from '@chat3/testkit';
+import { capabilities, gate, waitFor } from '@chat3/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRelayFixture, makeUpdate, type RelayFixture } from './harness';
 
@@ -86,11 +84,7 @@ describe.skipIf(
       30_000,
     );
     await f.waitAllPublished(10_000);
-    await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/republish.ts', '--user', 'rp', '--rate', '20', '--operator', 'test'],
-      { cwd: repoRoot, env: { ...process.env, MONGODB_URI: f.database.uri, MONGODB_DB: f.database.name } },
-    );
+    await f.republish(['--user', 'rp', '--rate', '20', '--operator', 'test']);
     const copies = (id: string) => f.collector.messages.filter((m) => m.properties.messageId === id).length;
     await waitFor(() => docs.every((d) => copies(d._id.toHexString()) >= 2), {
       timeoutMs: 20_000,

@@ -2,9 +2,7 @@
  * The relay against the real RabbitMQ and the real MongoDB-compatible server: what it publishes, in
  * which order, what it marks, and what it does with Updates it cannot publish.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { repoRoot, waitFor } from '@chat3/testkit';
+import { waitFor } from '@chat3/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayFixture, expectGaplessSeqs, firstArrivalsByUser, makeUpdate, type RelayFixture } from './harness';
 
@@ -96,12 +94,7 @@ describe('relay', () => {
     );
     await fx.waitAllPublished(10_000);
 
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/republish.ts', '--user', 'ivan', '--rate', '2000', '--operator', 'test'],
-      { cwd: repoRoot, env: { ...process.env, MONGODB_URI: fx.database.uri, MONGODB_DB: fx.database.name } },
-    );
-    const replay = JSON.parse(stdout);
+    const replay = JSON.parse(await fx.republish(['--user', 'ivan', '--rate', '2000', '--operator', 'test']));
     expect(replay).toEqual({ replayId: expect.stringMatching(/^rpl_/), status: 'done', done: 120, selected: 120 });
     const after = makeUpdate('jill', 1);
     await fx.insert([after]);
